@@ -43,3 +43,61 @@ class VerificationError(ZkvmError):
 
 class ReceiptFormatError(VerificationError):
     """Receipt bytes that cannot be decoded as a receipt at all."""
+
+
+class EthDataError(CoprocessorError):
+    """Ethereum data failed a check: a hash, a root, a proof, an encoding."""
+
+
+# --- chain access, storage and indexing (issue 4) ---------------------------------
+
+
+class ChainError(CoprocessorError):
+    """Talking to an Ethereum JSON-RPC node failed (`coprocessor.chain`)."""
+
+
+class RpcError(ChainError):
+    """The node answered with a JSON-RPC error object (`code`, `message`)."""
+
+    def __init__(self, message: str, *, code: int | None = None, method: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.method = method
+
+
+class RangeTooLargeError(RpcError):
+    """The node refused a request or batch as too large; the caller splits it."""
+
+
+class RpcUnavailableError(ChainError):
+    """The node stayed unreachable, rate-limited or broken after every retry."""
+
+
+class StoreError(CoprocessorError):
+    """The DuckDB index failed or holds something it must not (`coprocessor.store`)."""
+
+
+class IndexerError(CoprocessorError):
+    """The indexer cannot go on (`coprocessor.indexer`)."""
+
+
+class InvalidBlockError(IndexerError, EthDataError):
+    """Node data for one block failed a check; nothing of that block was stored.
+
+    `block` is the block number, `check` names the failed check (header_hash,
+    parent_hash, transactions_root, receipts_root, receipt_count, ...).
+    """
+
+    def __init__(self, block: int, check: str, detail: str = ""):
+        super().__init__(f"block {block}: check {check} failed" + (f": {detail}" if detail else ""))
+        self.block = block
+        self.check = check
+        self.detail = detail
+
+
+class ReorgTooDeepError(IndexerError):
+    """A reorganisation reaches deeper than --max-reorg-depth; the index is left as it was."""
+
+
+class DevchainError(CoprocessorError):
+    """The local development chain (anvil, solc-js) could not be started or built."""

@@ -23,6 +23,7 @@ from cffi import FFI
 
 from coprocessor.errors import (
     ConfigError,
+    EthDataError,
     ExecutionError,
     InternalError,
     InvalidArgument,
@@ -63,6 +64,8 @@ int32_t r0_receipt_decode(const uint8_t *receipt, size_t receipt_len,
                           char **err);
 int32_t r0_verify(const uint8_t *receipt, size_t receipt_len, const uint8_t *image_id,
                   uint32_t allow_dev, uint8_t **out_journal, size_t *out_journal_len, char **err);
+int32_t r0_ethcore(const uint8_t *command, size_t command_len,
+                   uint8_t **out, size_t *out_len, char **err);
 void r0_free_bytes(uint8_t *ptr, size_t len);
 void r0_free_string(char *ptr);
 """
@@ -74,6 +77,7 @@ _ERRORS: dict[int, type[ZkvmError] | type[InvalidArgument] | type[InternalError]
     4: VerificationError,
     5: ReceiptFormatError,
     6: InvalidArgument,
+    7: EthDataError,
     99: InternalError,
 }
 
@@ -321,4 +325,15 @@ def verify(receipt: Receipt | bytes, image_id: bytes, *, allow_dev: bool = False
     out, length, call = _ffi.new("uint8_t **"), _ffi.new("size_t *"), _Call()
     status = _lib().r0_verify(data, len(data), image_id, int(bool(allow_dev)), out, length, call.err)
     call.check(status)
+    return _Call.take(out, length)
+
+
+def run_ethcore(command: bytes) -> bytes:
+    """Runs one `ethcore::ops` command natively (the code the guests run).
+
+    Typed wrappers live in `coprocessor.ethcore`; a failed check raises EthDataError.
+    """
+    command = _as_bytes(command, "command")
+    out, length, call = _ffi.new("uint8_t **"), _ffi.new("size_t *"), _Call()
+    call.check(_lib().r0_ethcore(command, len(command), out, length, call.err))
     return _Call.take(out, length)

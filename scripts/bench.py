@@ -76,6 +76,37 @@ def bench_echo() -> None:
     Console().print(table)
 
 
+def bench_ethcore_cycles() -> None:
+    """Guest cycles of ethcore checks on mainnet data, accelerator vs software keccak."""
+    from rich.console import Console
+    from rich.table import Table
+
+    sys.path.insert(0, str(REPO / "tests"))
+    import ethcheck_inputs
+    import mainnet
+
+    from coprocessor.zkvm import Program, execute
+
+    console = Console()
+    if not mainnet.FIXTURES.is_dir():
+        console.print(f"[yellow]skipped ethcore cycles: no fixtures at {mainnet.FIXTURES}[/]")
+        return
+    guests = {"accelerated": Program.load("ethcheck"), "software": Program.load("ethcheck-sw")}
+    base = {k: execute(g, ethcheck_inputs.noop()).user_cycles for k, g in guests.items()}
+    table = Table(title="ethcore in the guest (executor): user cycles above an empty run")
+    for col in ("check", "keccak accelerator", "software keccak", "software / accelerator",
+                "input bytes"):  # fmt: skip
+        table.add_column(col, justify="right")
+    for name, build in ethcheck_inputs.CASES.items():
+        command = build()
+        cycles = {k: execute(g, command).user_cycles - base[k] for k, g in guests.items()}
+        table.add_row(name, f"{cycles['accelerated']:,}", f"{cycles['software']:,}",
+                      f"{cycles['software'] / cycles['accelerated']:.1f}x", f"{len(command):,}")  # fmt: skip
+    console.print(table)
+    console.print(f"empty run (guest start, read, commit): {base['accelerated']:,} user cycles; "
+                  "anchor: Steel ~4.3M cycles per ERC20 balanceOf, ~4M per block of receipts")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="coprocessor benchmarks")
     parser.add_argument("--one", nargs=3, metavar=("GUEST", "SIZE", "ACTION"))
@@ -85,6 +116,7 @@ def main() -> None:
         assert guest == "echo"
         print(json.dumps(measure_echo(int(size), action)))
         return
+    bench_ethcore_cycles()
     bench_echo()
 
 

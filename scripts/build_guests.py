@@ -16,7 +16,6 @@ import json
 import os
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,11 +38,18 @@ def cache_dir() -> Path:
     return Path(os.environ.get("COPROCESSOR_CACHE", Path.home() / ".cache" / "coprocessor"))
 
 
-def guest_names(guest_dir: Path) -> list[str]:
-    """Workspace members that are programs (have src/main.rs)."""
-    manifest = tomllib.loads((guest_dir / "Cargo.toml").read_text())
-    members = manifest["workspace"]["members"]
-    return sorted(m for m in members if (guest_dir / m / "src" / "main.rs").is_file())
+def guest_names(guest_dir: Path) -> list[tuple[str, str]]:
+    """(package, binary) of each guest: the binary targets of the workspace's members."""
+    meta = subprocess.run(
+        [DEBIAN_CARGO, "metadata", "--no-deps", "--format-version", "1"],
+        cwd=guest_dir, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return sorted(
+        (package["name"], target["name"])
+        for package in json.loads(meta.stdout)["packages"]
+        for target in package["targets"]
+        if "bin" in target["kind"]
+    )
 
 
 def cargo_env(target_dir: Path) -> dict[str, str]:
@@ -67,14 +73,17 @@ def build(guest_dir: Path, target_dir: Path, out_dir: Path) -> dict[str, str]:
     for tool in (DEBIAN_CARGO, DEBIAN_RUSTC):
         if not Path(tool).exists():
             sys.exit(f"{tool} missing: install Debian's rustc-web and cargo-web (make setup)")
-    command = [
-        DEBIAN_CARGO, "build", "--release", "--locked", "--target", TARGET,
-        "-Zbuild-std=std,panic_abort", "-Zbuild-std-features=compiler-builtins-mem",
-    ]  # fmt: skip
-    subprocess.run(command, cwd=guest_dir, env=cargo_env(target_dir), check=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     ids = {}
-    for name in guest_names(guest_dir):
+    for package, name in guest_names(guest_dir):
+        # One cargo run per guest: features are not unified across guests
+        # (ethcheck and ethcheck-sw differ only in ethcore's features).
+        command = [
+            DEBIAN_CARGO, "build", "--release", "--locked", "--target", TARGET,
+            "-p", package, "--bin", name, "-Zbuild-std=std,panic_abort",
+            "-Zbuild-std-features=compiler-builtins-mem",
+        ]  # fmt: skip
+        subprocess.run(command, cwd=guest_dir, env=cargo_env(target_dir), check=True)
         elf = (target_dir / TARGET / "release" / name).read_bytes()
         program = Program.from_elf(elf, name=name)
         blob_path = out_dir / f"{name}.bin"

@@ -44,6 +44,8 @@ pub const R0_ERR_VERIFICATION: i32 = 4;
 pub const R0_ERR_RECEIPT_FORMAT: i32 = 5;
 /// An argument is invalid (null pointer, unknown option).
 pub const R0_ERR_ARGUMENT: i32 = 6;
+/// Ethereum data failed an `ethcore` check (hash, root, proof, encoding).
+pub const R0_ERR_ETHCORE: i32 = 7;
 /// A panic was caught inside the library.
 pub const R0_ERR_PANIC: i32 = 99;
 
@@ -340,6 +342,28 @@ pub unsafe extern "C" fn r0_prove(
         *out_user_cycles = info.stats.user_cycles;
         *out_segments = info.stats.segments as u64;
         give(bytes, out_receipt, out_receipt_len)
+    })
+}
+
+/// Runs one `ethcore::ops` command (RLP in, RLP out): the same code the
+/// guests run, so off-chain checks and proofs cannot disagree.
+///
+/// # Safety
+/// Pointers follow the module's calling convention.
+#[no_mangle]
+pub unsafe extern "C" fn r0_ethcore(
+    command: *const u8,
+    command_len: usize,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+    err: *mut *mut c_char,
+) -> i32 {
+    boundary(err, || {
+        let command = borrow(command, command_len, "command")?;
+        let output = ethcore::ops::run(command)
+            .map_err(|e| anyhow!("{e}"))
+            .code(R0_ERR_ETHCORE)?;
+        give(output, out, out_len)
     })
 }
 

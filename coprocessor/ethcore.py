@@ -1,0 +1,205 @@
+"""Ethereum verification from Python, with exactly the guests' rules.
+
+Every function here runs `ethcore` (guest_programs/ethcore, Rust, no_std)
+natively through the cdylib: the same code the RISC Zero guests run, so what
+the indexer accepts is what a proof can check. Arguments travel as one RLP
+command (`ethcore::ops`); a failed check raises `EthDataError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import rlp
+
+from coprocessor.errors import EthDataError, InvalidArgument
+from coprocessor.zkvm import run_ethcore
+
+# Command numbers of ethcore::ops (guest_programs/ethcore/src/ops.rs).
+HEADER_HASH = 1
+VERIFY_CHAIN = 2
+ACCOUNT_PROOF = 3
+STORAGE_PROOF = 4
+ACCOUNT_STORAGE = 5
+TRANSACTIONS_ROOT = 6
+RECEIPTS_ROOT = 7
+ORDERED_TRIE_ROOT = 8
+DECODE_TRANSACTION = 9
+WITHDRAWALS_ROOT = 10
+BLOOM_ABSENT = 11
+BATCH = 12
+
+
+@dataclass(frozen=True)
+class HeaderInfo:
+    hash: bytes
+    number: int
+    field_count: int
+    """15 Frontier..Berlin, 16 London, 17 Shanghai, 20 Cancun, 21 Prague/Osaka."""
+
+
+@dataclass(frozen=True)
+class Account:
+    nonce: int
+    balance: int
+    storage_root: bytes
+    code_hash: bytes
+
+
+@dataclass(frozen=True)
+class Transaction:
+    type: int
+    chain_id: int | None
+    nonce: int
+    gas_limit: int
+    to: bytes | None
+    value: int
+    input: bytes
+    gas_price: int | None
+    max_fee_per_gas: int | None
+    max_priority_fee_per_gas: int | None
+    max_fee_per_blob_gas: int | None
+    blob_hashes_count: int
+    access_list_len: int
+    authorization_list_len: int
+    hash: bytes
+
+    @property
+    def selector(self) -> bytes | None:
+        return self.input[:4] if len(self.input) >= 4 else None
+
+
+def command(op: int, *args) -> bytes:
+    """The RLP bytes of one ethcore command (also the input of the ethcheck guest)."""
+    return rlp.encode([op, *args])
+
+
+def _fixed(value: bytes, size: int, what: str) -> bytes:
+    if not isinstance(value, (bytes, bytearray)) or len(value) != size:
+        raise InvalidArgument(f"{what} must be {size} bytes, got {value!r:.80}")
+    return bytes(value)
+
+
+def _byte_list(values: Sequence[bytes], what: str) -> list[bytes]:
+    if isinstance(values, (bytes, bytearray, str)):
+        raise InvalidArgument(f"{what} must be a sequence of bytes")
+    out = []
+    for value in values:
+        if not isinstance(value, (bytes, bytearray)):
+            raise InvalidArgument(f"{what} must hold bytes, got {type(value).__name__}")
+        out.append(bytes(value))
+    return out
+
+
+def _run(op: int, *args):
+    return rlp.decode(run_ethcore(command(op, *args)))
+
+
+def _int(b: bytes) -> int:
+    return int.from_bytes(b, "big")
+
+
+def _opt_int(b: bytes) -> int | None:
+    return _int(b) if b else None
+
+
+def _account(fields: list) -> Account | None:
+    if not fields:
+        return None
+    nonce, balance, storage_root, code_hash = fields
+    return Account(_int(nonce), _int(balance), storage_root, code_hash)
+
+
+def decode_header(header_rlp: bytes) -> HeaderInfo:
+    """Strictly decodes a header (field count must match a fork) and hashes it."""
+    hash_, number, count = _run(HEADER_HASH, _byte_list([header_rlp], "header")[0])
+    return HeaderInfo(hash_, _int(number), _int(count))
+
+
+def header_hash(header_rlp: bytes) -> bytes:
+    return decode_header(header_rlp).hash
+
+
+def verify_chain(headers_rlp: Sequence[bytes], anchor: bytes) -> tuple[int, int]:
+    """Checks headers (oldest to newest) link by parentHash to `anchor`, the newest's hash.
+
+    Returns (oldest number, newest number).
+    """
+    first, last = _run(VERIFY_CHAIN, _byte_list(headers_rlp, "headers"), _fixed(anchor, 32, "anchor"))
+    return _int(first), _int(last)
+
+
+def verify_account_proof(state_root: bytes, address: bytes, proof: Sequence[bytes]) -> Account | None:
+    """The account proven by an eth_getProof accountProof; None when proven absent."""
+    fields = _run(ACCOUNT_PROOF, _fixed(state_root, 32, "state_root"),
+                  _fixed(address, 20, "address"), _byte_list(proof, "proof"))  # fmt: skip
+    return _account(fields)
+
+
+def verify_storage_proof(storage_root: bytes, slot: bytes, proof: Sequence[bytes]) -> int:
+    """The storage word proven at `slot` (32 bytes); 0 when proven absent."""
+    value = _run(STORAGE_PROOF, _fixed(storage_root, 32, "storage_root"),
+                 _fixed(slot, 32, "slot"), _byte_list(proof, "proof"))  # fmt: skip
+    return _int(value)
+
+
+def verify_account_storage(
+    state_root: bytes, address: bytes, slots: Sequence[bytes], nodes: Sequence[bytes]
+) -> tuple[Account | None, list[int]]:
+    """An account and several of its slots from one multiproof (the union of proof nodes)."""
+    fields, values = _run(
+        ACCOUNT_STORAGE, _fixed(state_root, 32, "state_root"), _fixed(address, 20, "address"),
+        [_fixed(s, 32, "slot") for s in slots], _byte_list(nodes, "nodes"),
+    )  # fmt: skip
+    return _account(fields), [_int(v) for v in values]
+
+
+def transactions_root(raw_transactions: Sequence[bytes]) -> bytes:
+    """transactionsRoot of raw (EIP-2718 envelope) transactions."""
+    return _run(TRANSACTIONS_ROOT, _byte_list(raw_transactions, "transactions"))
+
+
+def receipts_root(consensus_receipts: Sequence[bytes]) -> tuple[bytes, bytes]:
+    """(receiptsRoot, block logsBloom) of consensus-encoded receipts.
+
+    Each receipt's stored bloom must equal the bloom recomputed from its logs.
+    """
+    root, bloom = _run(RECEIPTS_ROOT, _byte_list(consensus_receipts, "receipts"))
+    return root, bloom
+
+
+def ordered_trie_root(values: Sequence[bytes]) -> bytes:
+    return _run(ORDERED_TRIE_ROOT, _byte_list(values, "values"))
+
+
+def withdrawals_root(withdrawals: Sequence[tuple[int, int, bytes, int]]) -> bytes:
+    """withdrawalsRoot of (index, validator_index, address, amount_gwei) tuples."""
+    items = [[i, v, _fixed(a, 20, "withdrawal address"), amt] for i, v, a, amt in withdrawals]
+    return _run(WITHDRAWALS_ROOT, items)
+
+
+def decode_transaction(raw: bytes) -> Transaction:
+    f = _run(DECODE_TRANSACTION, _byte_list([raw], "transaction")[0])
+    return Transaction(
+        type=_int(f[0]), chain_id=_opt_int(f[1]), nonce=_int(f[2]), gas_limit=_int(f[3]),
+        to=f[4] or None, value=_int(f[5]), input=f[6], gas_price=_opt_int(f[7]),
+        max_fee_per_gas=_opt_int(f[8]), max_priority_fee_per_gas=_opt_int(f[9]),
+        max_fee_per_blob_gas=_opt_int(f[10]), blob_hashes_count=_int(f[11]),
+        access_list_len=_int(f[12]), authorization_list_len=_int(f[13]), hash=f[14],
+    )  # fmt: skip
+
+
+def bloom_proves_absent(bloom: bytes, address: bytes, topic: bytes) -> bool:
+    """True when `bloom` proves no log has both `address` and `topic`."""
+    flag = _run(BLOOM_ABSENT, _fixed(bloom, 256, "bloom"), _fixed(address, 20, "address"),
+                _fixed(topic, 32, "topic"))  # fmt: skip
+    return _int(flag) == 1
+
+
+__all__ = [
+    "Account", "EthDataError", "HeaderInfo", "Transaction", "bloom_proves_absent", "command",
+    "decode_header", "decode_transaction", "header_hash", "ordered_trie_root", "receipts_root",
+    "transactions_root", "verify_account_proof", "verify_account_storage", "verify_chain",
+    "verify_storage_proof", "withdrawals_root",
+]  # fmt: skip

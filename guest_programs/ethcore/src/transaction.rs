@@ -1,0 +1,206 @@
+//! Transactions of EIP-2718 types 0 (legacy), 1 (EIP-2930), 2 (EIP-1559),
+//! 3 (EIP-4844 blob) and 4 (EIP-7702 set-code), decoded from their raw
+//! (trie / network) bytes. No sender recovery.
+//!
+//! Raw bytes: legacy = `rlp([nonce, gasPrice, gas, to, value, data, v, r, s])`;
+//! typed = `type ‖ rlp([...])`. The hash is keccak256 of the raw bytes.
+//! Access lists, blob hashes and authorization lists are checked for shape
+//! (addresses 20 bytes, keys/hashes 32 bytes, canonical integers), counted,
+//! and not kept.
+
+use crate::keccak::keccak256;
+use crate::rlp::{self, Item, ListReader};
+use crate::{Address, Error, Result, B256, U256};
+use alloc::vec::Vec;
+
+/// A decoded transaction (fields not present in its type are `None` / 0).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transaction {
+    /// EIP-2718 type (0 = legacy).
+    pub tx_type: u8,
+    /// Chain id (typed txs; legacy only when EIP-155 signed).
+    pub chain_id: Option<u64>,
+    /// Sender nonce.
+    pub nonce: u64,
+    /// Gas limit.
+    pub gas_limit: u64,
+    /// Recipient; `None` = contract creation.
+    pub to: Option<Address>,
+    /// Wei sent.
+    pub value: U256,
+    /// Call data / init code.
+    pub input: Vec<u8>,
+    /// Gas price (types 0 and 1).
+    pub gas_price: Option<u128>,
+    /// Max fee per gas (types 2, 3, 4).
+    pub max_fee_per_gas: Option<u128>,
+    /// Max priority fee per gas (types 2, 3, 4).
+    pub max_priority_fee_per_gas: Option<u128>,
+    /// Max fee per blob gas (type 3).
+    pub max_fee_per_blob_gas: Option<u128>,
+    /// Number of blob versioned hashes (type 3).
+    pub blob_hashes_count: usize,
+    /// Number of access-list entries (types 1..4).
+    pub access_list_len: usize,
+    /// Number of EIP-7702 authorizations (type 4).
+    pub authorization_list_len: usize,
+    /// keccak256 of the raw bytes.
+    pub hash: B256,
+}
+
+impl Transaction {
+    /// First 4 bytes of the input (function selector), if any.
+    pub fn selector(&self) -> Option<[u8; 4]> {
+        self.input.get(..4).and_then(|s| s.try_into().ok())
+    }
+
+    /// Decode raw transaction bytes (as in the transactions trie).
+    pub fn decode(raw: &[u8]) -> Result<Self> {
+        let first = *raw.first().ok_or(Error::EmptyEnvelope)?;
+        if first >= 0xc0 {
+            return decode_legacy(raw);
+        }
+        let mut r = rlp::list_exact(&raw[1..])?;
+        let mut tx = Transaction {
+            tx_type: first,
+            chain_id: None,
+            nonce: 0,
+            gas_limit: 0,
+            to: None,
+            value: U256::ZERO,
+            input: Vec::new(),
+            gas_price: None,
+            max_fee_per_gas: None,
+            max_priority_fee_per_gas: None,
+            max_fee_per_blob_gas: None,
+            blob_hashes_count: 0,
+            access_list_len: 0,
+            authorization_list_len: 0,
+            hash: keccak256(raw),
+        };
+        match first {
+            1..=4 => {}
+            t => return Err(Error::UnsupportedType(t)),
+        }
+        tx.chain_id = Some(r.u64()?);
+        tx.nonce = r.u64()?;
+        if first == 1 {
+            tx.gas_price = Some(r.u128()?);
+        } else {
+            tx.max_priority_fee_per_gas = Some(r.u128()?);
+            tx.max_fee_per_gas = Some(r.u128()?);
+        }
+        tx.gas_limit = r.u64()?;
+        tx.to = r.opt_address()?;
+        if first >= 3 && tx.to.is_none() {
+            return Err(Error::InvalidTransaction);
+        }
+        tx.value = r.u256()?;
+        tx.input = r.bytes()?.to_vec();
+        tx.access_list_len = access_list_len(r.list()?)?;
+        if first == 3 {
+            tx.max_fee_per_blob_gas = Some(r.u128()?);
+            let mut h = r.list()?;
+            while !h.is_empty() {
+                h.fixed::<32>()?;
+                tx.blob_hashes_count += 1;
+            }
+        }
+        if first == 4 {
+            let mut a = r.list()?;
+            while !a.is_empty() {
+                let mut e = a.list()?;
+                e.u256()?; // chain id
+                e.fixed::<20>()?; // address
+                e.u64()?; // nonce
+                y_parity(&mut e)?;
+                e.u256()?; // r
+                e.u256()?; // s
+                e.finish()?;
+                tx.authorization_list_len += 1;
+            }
+        }
+        y_parity(&mut r)?;
+        r.u256()?;
+        r.u256()?;
+        r.finish()?;
+        Ok(tx)
+    }
+}
+
+fn y_parity(r: &mut ListReader<'_>) -> Result<()> {
+    match r.u64()? {
+        0 | 1 => Ok(()),
+        _ => Err(Error::InvalidTransaction),
+    }
+}
+
+fn access_list_len(mut l: ListReader<'_>) -> Result<usize> {
+    let mut n = 0;
+    while !l.is_empty() {
+        let mut e = l.list()?;
+        e.fixed::<20>()?;
+        let mut keys = e.list()?;
+        while !keys.is_empty() {
+            keys.fixed::<32>()?;
+        }
+        e.finish()?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+fn decode_legacy(raw: &[u8]) -> Result<Transaction> {
+    let mut r = rlp::list_exact(raw)?;
+    let nonce = r.u64()?;
+    let gas_price = r.u128()?;
+    let gas_limit = r.u64()?;
+    let to = r.opt_address()?;
+    let value = r.u256()?;
+    let input = r.bytes()?.to_vec();
+    let v = r.u64()?;
+    r.u256()?;
+    r.u256()?;
+    r.finish()?;
+    let chain_id = match v {
+        27 | 28 => None,
+        v if v >= 35 => Some((v - 35) / 2),
+        _ => return Err(Error::InvalidTransaction),
+    };
+    Ok(Transaction {
+        tx_type: 0,
+        chain_id,
+        nonce,
+        gas_limit,
+        to,
+        value,
+        input,
+        gas_price: Some(gas_price),
+        max_fee_per_gas: None,
+        max_priority_fee_per_gas: None,
+        max_fee_per_blob_gas: None,
+        blob_hashes_count: 0,
+        access_list_len: 0,
+        authorization_list_len: 0,
+        hash: keccak256(raw),
+    })
+}
+
+/// Raw tx bytes from one element of a block body's transaction list:
+/// a legacy tx is the list itself, a typed tx is a byte string whose
+/// payload is `type ‖ rlp(...)`.
+pub fn raw_from_body_item<'a>(raw_item: &'a [u8], item: Item<'a>) -> Result<&'a [u8]> {
+    match item {
+        Item::List(_) => Ok(raw_item),
+        Item::String(p) => match p.first() {
+            Some(&t) if t < 0x80 => Ok(p),
+            Some(_) => Err(Error::InvalidTransaction),
+            None => Err(Error::EmptyEnvelope),
+        },
+    }
+}
+
+/// transactionsRoot from raw tx bytes (typed txs as opaque bytes).
+pub fn transactions_root<T: AsRef<[u8]>>(raw_txs: &[T]) -> Result<B256> {
+    crate::trie::ordered_trie_root(raw_txs)
+}
