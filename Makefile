@@ -65,6 +65,7 @@ demo: setup
 
 bench: setup
 	$(PY) scripts/bench.py
+	$(PY) scripts/bench_indexer.py
 
 clean:
 	rm -rf build $(VENV) node_modules

@@ -1,0 +1,110 @@
+"""coprocessor.store: exact uint256 (BIGNUM), atomic batch + checkpoint, rollback."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from coprocessor.errors import InternalError, StoreError
+from coprocessor.store import DATA_TABLES, Store, arrow_table, empty_tables
+
+U256 = st.integers(min_value=0, max_value=2**256 - 1)
+
+
+def block_cols(numbers, value=None):
+    cols = {c: [None] * len(numbers) for c in ("ommers_hash", "miner", "state_root", "transactions_root",
+            "receipts_root", "logs_bloom", "difficulty", "gas_limit", "gas_used", "timestamp", "extra_data",
+            "mix_hash", "nonce", "base_fee_per_gas", "withdrawals_root", "blob_gas_used", "excess_blob_gas",
+            "parent_beacon_block_root", "requests_hash", "transaction_count", "header_rlp")}  # fmt: skip
+    cols |= {"number": list(numbers), "hash": [n.to_bytes(32, "big") for n in numbers],
+             "parent_hash": [(n - 1).to_bytes(32, "big") if n else bytes(32) for n in numbers]}
+    cols["difficulty"] = [value or "0"] * len(numbers)
+    return arrow_table("blocks", cols)
+
+
+def tx_cols(rows):
+    names = ["block_number", "tx_index", "hash", "type", "from", "to", "value", "nonce", "gas",
+             "gas_price", "max_fee_per_gas", "max_priority_fee_per_gas", "max_fee_per_blob_gas",
+             "chain_id", "input", "raw"]  # fmt: skip
+    cols = {c: [None] * len(rows) for c in names}
+    cols["block_number"] = [r[0] for r in rows]
+    cols["tx_index"] = [r[1] for r in rows]
+    cols["value"] = [r[2] for r in rows]
+    return arrow_table("transactions", cols)
+
+
+def write(store, first, last, txs=(), value=None):
+    tables = empty_tables() | {"blocks": block_cols(range(first, last + 1), value)}
+    if txs:
+        tables["transactions"] = tx_cols(txs)
+    store.write_batch(tables, chain_id=1, first=first, last=last, last_hash=last.to_bytes(32, "big"))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(U256, min_size=1, max_size=40))
+def test_uint256_sum_min_max_exact(values):
+    with Store(":memory:") as s:
+        write(s, 0, 0, [(0, i, str(v)) for i, v in enumerate(values)])
+        total, lo, hi = s.sql("SELECT SUM(value)::VARCHAR, MIN(value)::VARCHAR, MAX(value)::VARCHAR "
+                              "FROM transactions")[0]  # fmt: skip
+        assert (int(total), int(lo), int(hi)) == (sum(values), min(values), max(values))
+        ordered = [int(v) for (v,) in s.sql("SELECT value::VARCHAR FROM transactions ORDER BY value")]
+        assert ordered == sorted(values)
+
+
+def test_values_past_2_128_compare_exactly():
+    with Store(":memory:") as s:
+        a, b = 2**200 + 1, 2**200
+        write(s, 0, 0, [(0, 0, str(a)), (0, 1, str(b)), (0, 2, str(2**256 - 1))])
+        assert s.sql("SELECT tx_index FROM transactions WHERE value > ?::BIGNUM ORDER BY 1", [str(b)]) == [(0,), (2,)]
+        assert s.sql("SELECT SUM(value)::VARCHAR FROM transactions")[0][0] == str(a + b + 2**256 - 1)
+
+
+def test_batch_and_checkpoint_are_one_transaction():
+    with Store(":memory:") as s:
+        write(s, 0, 4)
+        with pytest.raises(StoreError):  # the BIGNUM cast fails after blocks were inserted
+            write(s, 5, 9, [(5, 0, "not a number")])
+        assert s.checkpoint().last_block == 4
+        assert s.counts()["blocks"] == 5 and s.counts()["transactions"] == 0
+
+
+def test_gap_and_overlap_are_refused():
+    with Store(":memory:") as s:
+        write(s, 10, 12)
+        with pytest.raises(InternalError):
+            write(s, 14, 15)
+        with pytest.raises(InternalError):
+            write(s, 12, 13)
+        write(s, 13, 13)
+        assert s.checkpoint().last_block == 13 and s.checkpoint().first_block == 10
+
+
+def test_other_chain_refused():
+    with Store(":memory:") as s:
+        write(s, 0, 0)
+        with pytest.raises(StoreError, match="chain"):
+            s.write_batch(empty_tables(), chain_id=5, first=1, last=1, last_hash=bytes(32))
+
+
+def test_rollback_removes_every_row_above_the_ancestor(tmp_path):
+    db = tmp_path / "i.duckdb"
+    with Store(db) as s:
+        write(s, 0, 9, [(n, 0, "1") for n in range(10)])
+        assert s.rollback_to(6) == 3
+        cp = s.checkpoint()
+        assert cp.last_block == 6 and cp.last_hash == (6).to_bytes(32, "big")
+        assert s.sql("SELECT max(block_number) FROM transactions")[0][0] == 6
+        assert s.rollback_to(8) == 0
+        with pytest.raises(StoreError):
+            s.rollback_to(-1)
+    with Store(db, read_only=True) as s:  # persisted
+        assert s.checkpoint().last_block == 6
+
+
+def test_export_select_orders_and_stringifies():
+    with Store(":memory:") as s:
+        write(s, 0, 1, [(1, 0, str(2**255)), (0, 0, "7")])
+        rows = s.sql(s.export_select("transactions"))
+        assert [(r[0], r[6]) for r in rows] == [(0, "7"), (1, str(2**255))]
+        for t in DATA_TABLES:
+            s.arrow(s.export_select(t))
