@@ -101,3 +101,21 @@ class ReorgTooDeepError(IndexerError):
 
 class DevchainError(CoprocessorError):
     """The local development chain (anvil, solc-js) could not be started or built."""
+
+
+# --- query compiler (issue 5) -------------------------------------------------------
+
+
+class CompileError(CoprocessorError):
+    """SQL the compiler refuses: `token` (its text), `line`/`column` (1-based) and `reason`."""
+
+    def __init__(self, reason: str, *, token: str = "", line: int = 0, column: int = 0):
+        where = f" at line {line}, column {column}" if line else ""
+        near = f" near {token!r}" if token else ""
+        super().__init__(f"{reason}{near}{where}")
+        self.reason, self.token, self.line, self.column = reason, token, line, column
+
+
+class QueryEvaluationError(CoprocessorError):
+    """A compiled query fails on the data (uint256 overflow or underflow, division by zero);
+    the guest fails the same way, so no answer is produced."""

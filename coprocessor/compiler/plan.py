@@ -1,0 +1,152 @@
+"""The typed QueryPlan and its canonical RLP encoding (spec: PLAN.md); queryHash = keccak256(encoding).
+
+Expressions are tuples `(op, *args)` with the integer opcodes below; `encode_expr`
+turns them into RLP lists `[op, arg...]`. The same query always lowers to the same
+tuples, so the same bytes and the same hash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eth_hash.auto import keccak
+
+from coprocessor.errors import InternalError
+
+PLAN_VERSION = 1
+
+# expression opcodes
+COL, UINT_C, BYTES_C, BOOL_C, NULL_C = 1, 2, 3, 4, 5
+ADD, SUB, MUL, DIV, MOD = 10, 11, 12, 13, 14
+EQ, NE, LT, LE, GT, GE = 20, 21, 22, 23, 24, 25
+AND, OR, NOT, IN = 30, 31, 32, 33
+GROUP_REF, AGG_REF = 40, 41
+# aggregate opcodes
+COUNT_STAR, COUNT, COUNT_DISTINCT, SUM, MIN, MAX, AVG = 1, 2, 3, 4, 5, 6, 7
+
+OP_NAMES = {COL: "col", UINT_C: "uint", BYTES_C: "bytes", BOOL_C: "bool", NULL_C: "null", ADD: "+",
+            SUB: "-", MUL: "*", DIV: "/", MOD: "%", EQ: "=", NE: "<>", LT: "<", LE: "<=", GT: ">",
+            GE: ">=", AND: "AND", OR: "OR", NOT: "NOT", IN: "IN", GROUP_REF: "group", AGG_REF: "agg"}  # fmt: skip
+AGG_NAMES = {COUNT_STAR: "COUNT(*)", COUNT: "COUNT", COUNT_DISTINCT: "COUNT(DISTINCT)", SUM: "SUM",
+             MIN: "MIN", MAX: "MAX", AVG: "AVG"}  # fmt: skip
+
+Expr = tuple
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    source: tuple  # (kind, *params) -- see PLAN.md "source"
+    first_block: int
+    last_block: int
+    bloom_keys: tuple[tuple[bytes, bytes], ...]  # (address, topic0) pairs; () = no bloom skipping
+    state_filter: Expr | None  # state sources: which domain points need a proof
+    filter: Expr | None
+    group_by: tuple[Expr, ...]
+    aggregates: tuple[tuple[int, Expr | None], ...]
+    select: tuple[Expr, ...]
+    order_by: tuple[tuple[int, bool], ...]  # (output column, descending)
+    limit: int | None
+    output_types: tuple[int, ...]
+
+    @property
+    def aggregated(self) -> bool:
+        return bool(self.aggregates or self.group_by)
+
+    def to_rlp_items(self) -> list:
+        src_kind, *params = self.source
+        return [
+            PLAN_VERSION,
+            [src_kind, *_items(params)],
+            self.first_block,
+            self.last_block,
+            [[a, t] for a, t in self.bloom_keys],
+            [] if self.state_filter is None else encode_expr(self.state_filter),
+            [] if self.filter is None else encode_expr(self.filter),
+            [encode_expr(e) for e in self.group_by],
+            [[op] if e is None else [op, encode_expr(e)] for op, e in self.aggregates],
+            [encode_expr(e) for e in self.select],
+            [[i, int(d)] for i, d in self.order_by],
+            [] if self.limit is None else [self.limit],
+            list(self.output_types),
+        ]
+
+    def encode(self) -> bytes:
+        return rlp_encode(self.to_rlp_items())
+
+    def query_hash(self) -> bytes:
+        return keccak(self.encode())
+
+
+def _items(x):
+    if isinstance(x, bool):
+        return int(x)
+    if isinstance(x, (list, tuple)):
+        return [_items(v) for v in x]
+    return x
+
+
+def encode_expr(e: Expr) -> list:
+    op = e[0]
+    if op in (COL, UINT_C, GROUP_REF, AGG_REF):
+        return [op, e[1]]
+    if op == BYTES_C:
+        return [op, e[1]]
+    if op == BOOL_C:
+        return [op, int(e[1])]
+    if op == NULL_C:
+        return [op]
+    if op == NOT:
+        return [op, encode_expr(e[1])]
+    if op == IN:
+        return [op, encode_expr(e[1]), [encode_expr(c) for c in e[2]]]
+    if op in (ADD, SUB, MUL, DIV, MOD, EQ, NE, LT, LE, GT, GE, AND, OR):
+        return [op, encode_expr(e[1]), encode_expr(e[2])]
+    raise InternalError(f"unknown expression opcode {op}")
+
+
+def rlp_encode(item) -> bytes:
+    """RLP of bytes, non-negative ints (minimal big-endian, 0 = empty string) and lists."""
+    if isinstance(item, (bytes, bytearray)):
+        item = bytes(item)
+        if len(item) == 1 and item[0] < 0x80:
+            return item
+        return _len_prefix(len(item), 0x80) + item
+    if isinstance(item, bool) or not isinstance(item, (int, list, tuple)):
+        raise InternalError(f"cannot RLP-encode {type(item).__name__}")
+    if isinstance(item, int):
+        if item < 0:
+            raise InternalError("negative integer in a plan")
+        return rlp_encode(item.to_bytes((item.bit_length() + 7) // 8, "big"))
+    body = b"".join(rlp_encode(x) for x in item)
+    return _len_prefix(len(body), 0xC0) + body
+
+
+def _len_prefix(n: int, offset: int) -> bytes:
+    if n < 56:
+        return bytes([offset + n])
+    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([offset + 55 + len(b)]) + b
+
+
+def format_expr(e: Expr | None, columns: list[str] | None = None) -> str:
+    """Human-readable expression (for explain())."""
+    if e is None:
+        return "TRUE"
+    op = e[0]
+    if op == COL:
+        return columns[e[1]] if columns else f"col{e[1]}"
+    if op == UINT_C:
+        return str(e[1])
+    if op == BYTES_C:
+        return "0x" + e[1].hex()
+    if op == BOOL_C:
+        return "TRUE" if e[1] else "FALSE"
+    if op == NULL_C:
+        return "NULL"
+    if op in (GROUP_REF, AGG_REF):
+        return f"{OP_NAMES[op]}{e[1]}"
+    if op == NOT:
+        return f"NOT ({format_expr(e[1], columns)})"
+    if op == IN:
+        return f"{format_expr(e[1], columns)} IN ({', '.join(format_expr(c, columns) for c in e[2])})"
+    return f"({format_expr(e[1], columns)} {OP_NAMES[op]} {format_expr(e[2], columns)})"
