@@ -13,7 +13,7 @@ from coprocessor.compiler import plan as P
 from coprocessor.compiler import schema as S
 from coprocessor.errors import CompileError, QueryEvaluationError
 
-U256 = 2**256
+U256 = P.U256
 
 
 # --- reading source rows ----------------------------------------------------------------------
@@ -147,22 +147,6 @@ class MissingState(Exception):
 # --- evaluation ---------------------------------------------------------------------------------
 
 
-def _arith(op, a, b):
-    if op == P.ADD:
-        r = a + b
-    elif op == P.SUB:
-        r = a - b
-    elif op == P.MUL:
-        r = a * b
-    elif op in (P.DIV, P.MOD):
-        if b == 0:
-            raise QueryEvaluationError("division by zero")
-        r = a // b if op == P.DIV else a % b
-    if not 0 <= r < U256:
-        raise QueryEvaluationError(f"uint256 {'underflow' if r < 0 else 'overflow'} in {P.OP_NAMES[op]}")
-    return r
-
-
 def eval_expr(e, row, groups=None, aggs=None):
     op = e[0]
     if op == P.COL:
@@ -190,7 +174,7 @@ def eval_expr(e, row, groups=None, aggs=None):
     if a is None or b is None:
         return None
     if op in (P.ADD, P.SUB, P.MUL, P.DIV, P.MOD):
-        return _arith(op, a, b)
+        return P.arith(op, a, b)
     return {P.EQ: a == b, P.NE: a != b, P.LT: a < b, P.LE: a <= b, P.GT: a > b, P.GE: a >= b}[op]
 
 

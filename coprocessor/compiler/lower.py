@@ -15,9 +15,9 @@ from sqlglot.tokens import TokenType
 
 from coprocessor.compiler import plan as P
 from coprocessor.compiler import schema as S
-from coprocessor.errors import CompileError
+from coprocessor.errors import CompileError, QueryEvaluationError
 
-U256 = 2**256
+U256 = P.U256
 READ = "postgres"  # 0x... hex literals, :name parameters, "quoted" identifiers
 
 # node type -> (keyword to point at, where it is relative to the node's first leaf)
@@ -179,17 +179,10 @@ _BYTES = (S.ADDRESS, S.BYTES32, S.BYTES)
 
 def fold(op, a, b):
     """Constant arithmetic with the guest's rules; returns None when the result is invalid."""
-    if op == P.ADD:
-        r = a + b
-    elif op == P.SUB:
-        r = a - b
-    elif op == P.MUL:
-        r = a * b
-    elif op == P.DIV:
-        r = a // b if b else None
-    else:
-        r = a % b if b else None
-    return r if r is not None and 0 <= r < U256 else None
+    try:
+        return P.arith(op, a, b)
+    except QueryEvaluationError:
+        return None
 
 
 class _Lowerer:

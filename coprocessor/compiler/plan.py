@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 from eth_hash.auto import keccak
 
-from coprocessor.errors import InternalError
+from coprocessor.errors import InternalError, QueryEvaluationError
+
+U256 = 2**256
 
 PLAN_VERSION = 1
 
@@ -150,3 +152,21 @@ def format_expr(e: Expr | None, columns: list[str] | None = None) -> str:
     if op == IN:
         return f"{format_expr(e[1], columns)} IN ({', '.join(format_expr(c, columns) for c in e[2])})"
     return f"({format_expr(e[1], columns)} {OP_NAMES[op]} {format_expr(e[2], columns)})"
+
+
+def arith(op: int, a: int, b: int) -> int:
+    """uint256 arithmetic with the guest's rules: below 0, at or above 2^256, or a
+    division by zero raises QueryEvaluationError."""
+    if op == ADD:
+        r = a + b
+    elif op == SUB:
+        r = a - b
+    elif op == MUL:
+        r = a * b
+    elif op in (DIV, MOD):
+        if b == 0:
+            raise QueryEvaluationError("division by zero")
+        r = a // b if op == DIV else a % b
+    if not 0 <= r < U256:
+        raise QueryEvaluationError(f"uint256 {'underflow' if r < 0 else 'overflow'} in {OP_NAMES[op]}")
+    return r
