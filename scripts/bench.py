@@ -73,7 +73,7 @@ def bench_echo() -> None:
                 f"{proof['seconds'] / run['seconds']:.0f}x", f"{proof['verify_seconds']:.3f}",
                 f"{proof['peak_mib']:.0f}", f"{proof['receipt_bytes']:,}", kind,
             )  # fmt: skip
-    Console().print(table)
+    Console(width=160).print(table)
 
 
 def bench_ethcore_cycles() -> None:
@@ -87,7 +87,7 @@ def bench_ethcore_cycles() -> None:
 
     from coprocessor.zkvm import Program, execute
 
-    console = Console()
+    console = Console(width=160)
     if not mainnet.FIXTURES.is_dir():
         console.print(f"[yellow]skipped ethcore cycles: no fixtures at {mainnet.FIXTURES}[/]")
         return
@@ -110,14 +110,17 @@ def bench_ethcore_cycles() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="coprocessor benchmarks")
     parser.add_argument("--one", nargs=3, metavar=("GUEST", "SIZE", "ACTION"))
+    parser.add_argument("--only", choices=["ethcore", "echo"], help="run one section")
     args = parser.parse_args()
     if args.one:
         guest, size, action = args.one
         assert guest == "echo"
         print(json.dumps(measure_echo(int(size), action)))
         return
-    bench_ethcore_cycles()
-    bench_echo()
+    if args.only in (None, "ethcore"):
+        bench_ethcore_cycles()
+    if args.only in (None, "echo"):
+        bench_echo()
 
 
 if __name__ == "__main__":
