@@ -56,6 +56,7 @@ test: setup test-rust test-python
 
 test-rust:
 	$(HOST_CARGO) test --release --locked --workspace
+	cd guest_programs && CARGO_TARGET_DIR=$(CACHE)/guest-native-target cargo test --release --locked -p query-core
 
 test-python:
 	$(PY) -m pytest -q

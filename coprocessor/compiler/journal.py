@@ -1,0 +1,67 @@
+"""The query guest's input and journal (PLAN.md "Journal").
+
+    data = guest_input(compiled, chain_id)          # rlp([chain_id, plan_bytes, witness_bytes])
+    j = decode_journal(execution.journal, compiled.plan.output_types)
+    j.query_hash, j.rows                            # rows as in compiled.expected (NULL = None)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eth_abi import decode as abi_decode
+
+from coprocessor.compiler import schema as S
+from coprocessor.compiler.plan import rlp_encode
+from coprocessor.errors import CompileError
+
+JOURNAL_VERSION = 1
+JOURNAL_TYPES = ["uint8", "uint64", "bytes32", "uint64", "bytes32", "uint64", "uint64", "bytes"]
+ABI_TYPES = {S.UINT: "uint256", S.ADDRESS: "address", S.BYTES32: "bytes32", S.BYTES: "bytes", S.BOOL: "bool"}
+
+
+@dataclass(frozen=True)
+class Journal:
+    version: int
+    chain_id: int
+    query_hash: bytes
+    anchor_number: int
+    anchor_hash: bytes
+    first_block: int
+    last_block: int
+    result: bytes  # abi.encode(Row[]), Row = (uint256 nulls, column values...)
+    rows: list[tuple] | None  # decoded rows (None when output types were not given)
+
+
+def guest_input(compiled, chain_id: int) -> bytes:
+    """The query guest's stdin: rlp([chain_id, plan_bytes, witness_bytes])."""
+    if compiled.witness_bytes is None:
+        raise CompileError("the query was compiled without a witness (pass store=...)")
+    return rlp_encode([chain_id, compiled.plan_bytes, compiled.witness_bytes])
+
+
+def row_abi_type(output_types) -> str:
+    return "(" + ",".join(["uint256", *(ABI_TYPES[t] for t in output_types)]) + ")[]"
+
+
+def decode_rows(result: bytes, output_types) -> list[tuple]:
+    (rows,) = abi_decode([row_abi_type(output_types)], result)
+    out = []
+    for nulls, *vals in rows:
+        row = []
+        for i, (t, v) in enumerate(zip(output_types, vals)):
+            if nulls >> i & 1:
+                row.append(None)
+            elif t == S.ADDRESS:
+                row.append(bytes.fromhex(v[2:]))
+            else:
+                row.append(v)
+        out.append(tuple(row))
+    return out
+
+
+def decode_journal(data: bytes, output_types=None) -> Journal:
+    """Decodes the journal; with the plan's `output_types`, also the result rows."""
+    v, chain_id, qh, an, ah, first, last, result = abi_decode(JOURNAL_TYPES, data)
+    rows = decode_rows(result, output_types) if output_types is not None else None
+    return Journal(v, chain_id, qh, an, ah, first, last, result, rows)

@@ -1,0 +1,439 @@
+//! The QueryPlan (PLAN.md "Plan"), decoded strictly from its canonical RLP.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use ethcore::rlp::{self, ListReader};
+
+use crate::{Error, Result, Value};
+
+/// Source kinds.
+pub const SRC_BLOCKS: u64 = 1;
+/// transactions
+pub const SRC_TRANSACTIONS: u64 = 2;
+/// receipts
+pub const SRC_RECEIPTS: u64 = 3;
+/// logs
+pub const SRC_LOGS: u64 = 4;
+/// decoded event
+pub const SRC_EVENT: u64 = 5;
+/// accounts
+pub const SRC_ACCOUNTS: u64 = 6;
+/// storage
+pub const SRC_STORAGE: u64 = 7;
+
+/// Event parameter kinds.
+pub const EV_ADDRESS: u64 = 1;
+/// uintN
+pub const EV_UINT: u64 = 2;
+/// bool
+pub const EV_BOOL: u64 = 3;
+/// bytesN
+pub const EV_BYTES: u64 = 4;
+
+/// Output (ABI) types.
+pub const T_UINT: u64 = 1;
+/// address
+pub const T_ADDRESS: u64 = 2;
+/// bytes32
+pub const T_BYTES32: u64 = 3;
+/// bytes
+pub const T_BYTES: u64 = 4;
+/// bool
+pub const T_BOOL: u64 = 5;
+
+/// Aggregate opcodes.
+pub const COUNT_STAR: u64 = 1;
+/// COUNT(e)
+pub const COUNT: u64 = 2;
+/// COUNT(DISTINCT e)
+pub const COUNT_DISTINCT: u64 = 3;
+/// SUM
+pub const SUM: u64 = 4;
+/// MIN
+pub const MIN: u64 = 5;
+/// MAX
+pub const MAX: u64 = 6;
+/// AVG (floor)
+pub const AVG: u64 = 7;
+
+/// An event parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventParam {
+    /// EV_*
+    pub kind: u64,
+    /// uintN: N; bytesN: 8N
+    pub bits: u64,
+    /// from a topic (else a data word)
+    pub indexed: bool,
+}
+
+/// The scanned table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// kind 1
+    Blocks,
+    /// kind 2
+    Transactions,
+    /// kind 3
+    Receipts,
+    /// kind 4
+    Logs,
+    /// kind 5
+    Event {
+        /// topics[0]
+        topic0: [u8; 32],
+        /// parameters in signature order
+        params: Vec<EventParam>,
+    },
+    /// kind 6
+    Accounts {
+        /// sorted addresses
+        addresses: Vec<[u8; 20]>,
+    },
+    /// kind 7
+    Storage {
+        /// sorted addresses
+        addresses: Vec<[u8; 20]>,
+        /// sorted slots
+        slots: Vec<[u8; 32]>,
+    },
+}
+
+impl Source {
+    /// Number of columns of a row.
+    pub fn width(&self) -> usize {
+        match self {
+            Source::Blocks => 18,
+            Source::Transactions => 16,
+            Source::Receipts => 7,
+            Source::Logs => 9,
+            Source::Event { params, .. } => 4 + params.len(),
+            Source::Accounts { .. } => 7,
+            Source::Storage { .. } => 4,
+        }
+    }
+}
+
+/// Binary operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    /// 10 +
+    Add,
+    /// 11 -
+    Sub,
+    /// 12 *
+    Mul,
+    /// 13 /
+    Div,
+    /// 14 %
+    Mod,
+    /// 20 =
+    Eq,
+    /// 21 <>
+    Ne,
+    /// 22 <
+    Lt,
+    /// 23 <=
+    Le,
+    /// 24 >
+    Gt,
+    /// 25 >=
+    Ge,
+    /// 30 AND
+    And,
+    /// 31 OR
+    Or,
+}
+
+/// An expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expr {
+    /// column i of the row
+    Col(usize),
+    /// a constant (uint, bytes, bool, NULL)
+    Const(Value),
+    /// a binary operator
+    Bin(BinOp, Box<Expr>, Box<Expr>),
+    /// NOT
+    Not(Box<Expr>),
+    /// a IN (constants)
+    In(Box<Expr>, Vec<Value>),
+    /// group key i
+    Group(usize),
+    /// aggregate j
+    Agg(usize),
+}
+
+/// The plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// table scanned
+    pub source: Source,
+    /// first block (inclusive)
+    pub first_block: u64,
+    /// last block (inclusive)
+    pub last_block: u64,
+    /// (address, topic0) pairs for bloom skipping
+    pub bloom_keys: Vec<([u8; 20], [u8; 32])>,
+    /// state sources: where proofs are required
+    pub state_filter: Option<Expr>,
+    /// WHERE
+    pub filter: Option<Expr>,
+    /// GROUP BY
+    pub group_by: Vec<Expr>,
+    /// aggregates (op, expr)
+    pub aggregates: Vec<(u64, Option<Expr>)>,
+    /// output columns
+    pub select: Vec<Expr>,
+    /// (output index, descending)
+    pub order_by: Vec<(usize, bool)>,
+    /// LIMIT
+    pub limit: Option<u64>,
+    /// ABI type per output column
+    pub output_types: Vec<u64>,
+}
+
+fn small(v: u64) -> Result<usize> {
+    usize::try_from(v).map_err(|_| Error::Invalid("index too large"))
+}
+
+fn flag(v: u64) -> Result<bool> {
+    match v {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(Error::Invalid("flag is not 0/1")),
+    }
+}
+
+fn opt_expr(r: &mut ListReader<'_>) -> Result<Option<Expr>> {
+    let l = r.list()?;
+    if l.is_empty() {
+        Ok(None)
+    } else {
+        Ok(Some(expr_from(l)?))
+    }
+}
+
+fn exprs(mut l: ListReader<'_>) -> Result<Vec<Expr>> {
+    let mut out = Vec::new();
+    while !l.is_empty() {
+        out.push(expr_from(l.list()?)?);
+    }
+    Ok(out)
+}
+
+fn constant(e: Expr) -> Result<Value> {
+    match e {
+        Expr::Const(v) if !v.is_null() => Ok(v),
+        _ => Err(Error::Invalid("IN list item is not a constant")),
+    }
+}
+
+/// Decode one expression from its list reader.
+pub fn expr_from(mut l: ListReader<'_>) -> Result<Expr> {
+    let op = l.u64()?;
+    let bin = |op| -> Option<BinOp> {
+        Some(match op {
+            10 => BinOp::Add,
+            11 => BinOp::Sub,
+            12 => BinOp::Mul,
+            13 => BinOp::Div,
+            14 => BinOp::Mod,
+            20 => BinOp::Eq,
+            21 => BinOp::Ne,
+            22 => BinOp::Lt,
+            23 => BinOp::Le,
+            24 => BinOp::Gt,
+            25 => BinOp::Ge,
+            30 => BinOp::And,
+            31 => BinOp::Or,
+            _ => return None,
+        })
+    };
+    let e = match op {
+        1 => Expr::Col(small(l.u64()?)?),
+        2 => Expr::Const(Value::Uint(l.u256()?)),
+        3 => Expr::Const(Value::bytes(l.bytes()?)),
+        4 => Expr::Const(Value::Bool(flag(l.u64()?)?)),
+        5 => Expr::Const(Value::Null),
+        32 => Expr::Not(Box::new(expr_from(l.list()?)?)),
+        33 => {
+            let a = expr_from(l.list()?)?;
+            let consts = exprs(l.list()?)?
+                .into_iter()
+                .map(constant)
+                .collect::<Result<Vec<_>>>()?;
+            Expr::In(Box::new(a), consts)
+        }
+        40 => Expr::Group(small(l.u64()?)?),
+        41 => Expr::Agg(small(l.u64()?)?),
+        _ => match bin(op) {
+            Some(b) => {
+                let a = expr_from(l.list()?)?;
+                let c = expr_from(l.list()?)?;
+                Expr::Bin(b, Box::new(a), Box::new(c))
+            }
+            None => return Err(Error::Invalid("unknown expression opcode")),
+        },
+    };
+    l.finish()?;
+    Ok(e)
+}
+
+fn source_from(mut l: ListReader<'_>) -> Result<Source> {
+    let kind = l.u64()?;
+    let s = match kind {
+        SRC_BLOCKS => Source::Blocks,
+        SRC_TRANSACTIONS => Source::Transactions,
+        SRC_RECEIPTS => Source::Receipts,
+        SRC_LOGS => Source::Logs,
+        SRC_EVENT => {
+            let topic0 = l.fixed::<32>()?;
+            let mut pl = l.list()?;
+            let mut params = Vec::new();
+            while !pl.is_empty() {
+                let mut p = pl.list()?;
+                let kind = p.u64()?;
+                let bits = p.u64()?;
+                let indexed = flag(p.u64()?)?;
+                p.finish()?;
+                let ok = match kind {
+                    EV_ADDRESS => bits == 160,
+                    EV_UINT | EV_BYTES => bits % 8 == 0 && (8..=256).contains(&bits),
+                    EV_BOOL => bits == 8,
+                    _ => false,
+                };
+                if !ok {
+                    return Err(Error::Invalid("bad event parameter type"));
+                }
+                params.push(EventParam {
+                    kind,
+                    bits,
+                    indexed,
+                });
+            }
+            if params.iter().filter(|p| p.indexed).count() > 3 {
+                return Err(Error::Invalid("more than 3 indexed event parameters"));
+            }
+            Source::Event { topic0, params }
+        }
+        SRC_ACCOUNTS => Source::Accounts {
+            addresses: fixed_list::<20>(l.list()?)?,
+        },
+        SRC_STORAGE => Source::Storage {
+            addresses: fixed_list::<20>(l.list()?)?,
+            slots: fixed_list::<32>(l.list()?)?,
+        },
+        _ => return Err(Error::Invalid("unknown source kind")),
+    };
+    l.finish()?;
+    Ok(s)
+}
+
+fn fixed_list<const N: usize>(mut l: ListReader<'_>) -> Result<Vec<[u8; N]>> {
+    let mut out: Vec<[u8; N]> = Vec::new();
+    while !l.is_empty() {
+        let v = l.fixed::<N>()?;
+        if let Some(prev) = out.last() {
+            if *prev >= v {
+                return Err(Error::Invalid(
+                    "state source keys are not sorted and unique",
+                ));
+            }
+        }
+        out.push(v);
+    }
+    Ok(out)
+}
+
+impl Plan {
+    /// Decode the canonical plan bytes (PLAN.md).
+    pub fn decode(bytes: &[u8]) -> Result<Plan> {
+        let mut r = rlp::list_exact(bytes)?;
+        if r.u64()? != 1 {
+            return Err(Error::Invalid("plan version is not 1"));
+        }
+        let source = source_from(r.list()?)?;
+        let first_block = r.u64()?;
+        let last_block = r.u64()?;
+        if first_block > last_block {
+            return Err(Error::Invalid("first_block > last_block"));
+        }
+        let mut bl = r.list()?;
+        let mut bloom_keys = Vec::new();
+        while !bl.is_empty() {
+            let mut k = bl.list()?;
+            bloom_keys.push((k.fixed::<20>()?, k.fixed::<32>()?));
+            k.finish()?;
+        }
+        let state_filter = opt_expr(&mut r)?;
+        let filter = opt_expr(&mut r)?;
+        let group_by = exprs(r.list()?)?;
+        let mut al = r.list()?;
+        let mut aggregates = Vec::new();
+        while !al.is_empty() {
+            let mut a = al.list()?;
+            let op = a.u64()?;
+            let e = if a.is_empty() {
+                None
+            } else {
+                Some(expr_from(a.list()?)?)
+            };
+            a.finish()?;
+            match (op, &e) {
+                (COUNT_STAR, None) => {}
+                (COUNT..=AVG, Some(_)) => {}
+                _ => return Err(Error::Invalid("bad aggregate")),
+            }
+            aggregates.push((op, e));
+        }
+        let select = exprs(r.list()?)?;
+        let mut ol = r.list()?;
+        let mut order_by = Vec::new();
+        while !ol.is_empty() {
+            let mut o = ol.list()?;
+            let i = small(o.u64()?)?;
+            let desc = flag(o.u64()?)?;
+            o.finish()?;
+            if i >= select.len() {
+                return Err(Error::Invalid("order_by index out of range"));
+            }
+            order_by.push((i, desc));
+        }
+        let mut ll = r.list()?;
+        let limit = if ll.is_empty() { None } else { Some(ll.u64()?) };
+        ll.finish()?;
+        let mut tl = r.list()?;
+        let mut output_types = Vec::new();
+        while !tl.is_empty() {
+            let t = tl.u64()?;
+            if !(T_UINT..=T_BOOL).contains(&t) {
+                return Err(Error::Invalid("unknown output type"));
+            }
+            output_types.push(t);
+        }
+        r.finish()?;
+        if output_types.len() != select.len() || select.is_empty() || select.len() > 255 {
+            return Err(Error::Invalid("output_types do not match select"));
+        }
+        Ok(Plan {
+            source,
+            first_block,
+            last_block,
+            bloom_keys,
+            state_filter,
+            filter,
+            group_by,
+            aggregates,
+            select,
+            order_by,
+            limit,
+            output_types,
+        })
+    }
+
+    /// Aggregated iff aggregates or group_by is non-empty.
+    pub fn aggregated(&self) -> bool {
+        !self.aggregates.is_empty() || !self.group_by.is_empty()
+    }
+}
