@@ -107,10 +107,188 @@ def bench_ethcore_cycles() -> None:
                   "anchor: Steel ~4.3M cycles per ERC20 balanceOf, ~4M per block of receipts")  # fmt: skip
 
 
+# --- query guest: cycles per data point, end-to-end times -----------------------------------------
+
+PROVE_BUDGET_S = 180  # a real proof is attempted only for queries expected to prove within this
+
+
+def _query_env(tmp: Path):
+    """A devchain (anvil) with the tests' history, fully indexed into a fresh DuckDB store."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from devchain_support import start_devnode
+
+    from coprocessor.indexer import Indexer
+    from coprocessor.store import Store
+
+    node = start_devnode()
+    store = Store(tmp / "index.duckdb")
+    ix = Indexer(node.client, store)
+    ix.run(first=0)
+    return node, store, ix
+
+
+def bench_query(skip_prove: bool = False) -> None:
+    """Query guest on a devchain: user cycles per data point by kind (executor; each figure is a
+    difference of two queries that differ only in that data), and end-to-end times."""
+    import tempfile
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from coprocessor.compiler import catalogue, compile
+    from coprocessor.compiler import expected as X
+    from coprocessor.compiler import schema as S
+    from coprocessor.compiler import witness as W
+    from coprocessor.compiler.journal import guest_input
+    from coprocessor.devchain import BALANCE_SLOT
+    from coprocessor.zkvm import Program, execute, prove, verify
+
+    console = Console(width=160)
+    guest = Program.load("query")
+    chain_id = 31337
+    with tempfile.TemporaryDirectory() as tmp:
+        node, store, ix = _query_env(Path(tmp))
+        try:
+            h = node.history
+            chain_id = node.client.chain_id()
+            b = h.last_block
+            token = h.tokens["DUSD"]
+
+            def cq(sql, params=None, views=None):
+                return compile(sql, params=params or {}, store=store, views=views, fetch_state=ix.fetch_state)
+
+            def cycles(sql, params=None):
+                q = cq(sql, params)
+                return execute(guest, guest_input(q, chain_id)).user_cycles, q.witness.counts()
+
+            table = Table(title="query guest (executor, devchain): user cycles per data point, "
+                                "by differencing two queries")  # fmt: skip
+            for col in ("data point", "user cycles", "how measured"):
+                table.add_column(col, justify="right" if col == "user cycles" else "left")
+            short, long_ = 4, 12  # range lengths (blocks ending at the anchor)
+            rng = lambda n: {"a": b - n + 1, "b": b}  # noqa: E731
+
+            # headers
+            sql = "SELECT COUNT(*) FROM blocks WHERE block_number BETWEEN :a AND :b"
+            c1, _ = cycles(sql, rng(short))
+            c2, _ = cycles(sql, rng(long_))
+            header = (c2 - c1) / (long_ - short)
+            table.add_row("header in a range (chain link + row)", f"{header:,.0f}",
+                          f"COUNT(*) FROM blocks over {long_} vs {short} blocks")  # fmt: skip
+
+            # account proof: one vs two addresses at one block
+            sql = "SELECT balance FROM accounts WHERE address IN ({}) AND block_number = :b"
+            a1, a2 = h.accounts[1], h.accounts[2]
+            c1, _ = cycles(sql.format(":x"), {"x": a1, "b": b})
+            c2, _ = cycles(sql.format(":x, :y"), {"x": a1, "y": a2, "b": b})
+            table.add_row("account (MPT proof)", f"{c2 - c1:,}", "accounts: 2 vs 1 addresses at one block")
+
+            # storage slot: one vs two slots of one account at one block
+            sql = ("SELECT value FROM storage WHERE address = :t AND slot IN ({}) AND block_number = :b")
+            try:
+                c1, _ = cycles(sql.format("mapping_slot(:bs, :x)"), {"t": token, "b": b, "bs": BALANCE_SLOT, "x": a1})
+                c2, _ = cycles(sql.format("mapping_slot(:bs, :x), mapping_slot(:bs, :y)"),
+                               {"t": token, "b": b, "bs": BALANCE_SLOT, "x": a1, "y": a2})  # fmt: skip
+                table.add_row("storage slot (MPT proof)", f"{c2 - c1:,}",
+                              "storage: 2 vs 1 slots of one token at one block")  # fmt: skip
+            except Exception as e:  # noqa: BLE001
+                table.add_row("storage slot (MPT proof)", "n/a", f"not measured: {e}")
+
+            # receipts of one block
+            sql = "SELECT COUNT(*) FROM receipts WHERE block_number BETWEEN :a AND :b"
+            c1, k1 = cycles(sql, rng(short))
+            c2, k2 = cycles(sql, rng(long_))
+            per_block = (c2 - c1) / (long_ - short) - header
+            n_rc = (k2["receipts"] - k1["receipts"]) / (long_ - short)
+            table.add_row("receipts of one block (trie rebuild)", f"{per_block:,.0f}",
+                          f"receipts over {long_} vs {short} blocks minus headers; "
+                          f"{n_rc:.1f} receipts/block = {per_block / n_rc:,.0f} per receipt")  # fmt: skip
+
+            # transactions (+ receipts) of one block, without and with sender recovery
+            sql = "SELECT COUNT(*) FROM transactions WHERE block_number BETWEEN :a AND :b"
+            t1, k1 = cycles(sql, rng(short))
+            t2, k2 = cycles(sql, rng(long_))
+            n_tx = (k2["transactions"] - k1["transactions"]) / (long_ - short)
+            tx_block = (t2 - t1) / (long_ - short) - header - per_block
+            table.add_row("transactions of one block (trie rebuild + decode)", f"{tx_block:,.0f}",
+                          f"transactions minus receipts over {long_} vs {short} blocks; "
+                          f"{n_tx:.1f} txs/block = {tx_block / n_tx:,.0f} per tx")  # fmt: skip
+            sql = 'SELECT COUNT(DISTINCT "from") FROM transactions WHERE block_number BETWEEN :a AND :b'
+            f2, _ = cycles(sql, rng(long_))
+            recover = (f2 - t2) / k2["transactions"]
+            table.add_row("one transaction's sender recovery (ecrecover)", f"{recover:,.0f}",
+                          f'COUNT(DISTINCT "from") minus COUNT(*) over {k2["transactions"]} txs '
+                          "(software secp256k1, k256)")  # fmt: skip
+            console.print(table)
+            console.print(f"[dim]devchain: blocks {h.first_block}..{b}; anchor {b}[/]")
+
+            # end to end
+            cat = catalogue()
+            cases = {
+                "code_hash_at_block": {"contract": h.tokens["DETH"], "block": b},
+                "transfer_volume_into_account": None,
+                "failed_transactions_to_contract": {"contract": token, "from_block": h.first_block, "to_block": b},
+            }
+            from collections import Counter
+
+            counts: Counter[bytes] = Counter()
+            for item in node.client.call("eth_getLogs", [{"address": "0x" + token.hex(),
+                                                           "fromBlock": hex(h.first_block), "toBlock": hex(b)}]):  # fmt: skip
+                if len(item["topics"]) == 3:
+                    counts[bytes.fromhex(item["topics"][2][26:])] += 1
+            receiver = counts.most_common(1)[0][0]
+            cases["transfer_volume_into_account"] = {"token": token, "account": receiver,
+                                                     "from_block": h.first_block, "to_block": b}  # fmt: skip
+            e2e = Table(title="end to end on the devchain (seconds; prove = real composite proof, "
+                              f"dev=False, only where expected under {PROVE_BUDGET_S} s)")  # fmt: skip
+            for col in ("query", "compile", "witness", "execute", "user cycles", "segments", "prove",
+                        "verify", "rows"):  # fmt: skip
+                e2e.add_column(col, justify="left" if col == "query" else "right")
+            proved_rate = None
+            for name, params in sorted(cases.items(), key=lambda kv: 0 if kv[0] == "code_hash_at_block" else 1):
+                qd = cat[name]
+                t0 = time.perf_counter()
+                q0 = compile(qd.sql, params=params, views=qd.views, store=store, fetch_state=ix.fetch_state,
+                             with_witness=False)  # fmt: skip
+                t1 = time.perf_counter()
+                points = X.state_points(q0.plan, q0.source) if q0.source.kind in S.STATE_SOURCES else []
+                W.build(store, q0.plan, q0.source, q0.anchor, points).encode()
+                t2 = time.perf_counter()
+                q = compile(qd.sql, params=params, views=qd.views, store=store, fetch_state=ix.fetch_state)
+                data = guest_input(q, chain_id)
+                t2b = time.perf_counter()
+                ex = execute(guest, data)
+                t3 = time.perf_counter() - t2b + t2
+                prove_s, verify_s = "not measured (dev)", "-"
+                expect = None if proved_rate is None else ex.cycles / proved_rate
+                if skip_prove:
+                    prove_s = "not measured (--skip-prove)"
+                elif proved_rate is None or (expect is not None and expect < PROVE_BUDGET_S):
+                    r = prove(guest, data, kind="composite", dev=False)
+                    prove_s = f"{r.stats.seconds:.1f}"
+                    v0 = time.perf_counter()
+                    verify(r, guest.image_id)
+                    verify_s = f"{time.perf_counter() - v0:.2f}"
+                    proved_rate = r.stats.cycles / r.stats.seconds
+                elif expect is not None:
+                    prove_s = f"not measured (dev; ~{expect:,.0f} s est.)"
+                e2e.add_row(name, f"{t1 - t0:.3f}", f"{t2 - t1:.3f}", f"{t3 - t2:.2f}",
+                            f"{ex.user_cycles:,}", str(ex.segments), prove_s, verify_s, str(len(q.expected)))  # fmt: skip
+            console.print(e2e)
+            console.print("[dim]compile = SQL → plan + expected rows (DuckDB); witness = witness build + encode; "
+                          "prove estimates scale the measured proving rate (total cycles / s) of the proved "
+                          "query; the machine is shared, so proving seconds are an upper bound[/]")  # fmt: skip
+        finally:
+            store.close()
+            node.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="coprocessor benchmarks")
     parser.add_argument("--one", nargs=3, metavar=("GUEST", "SIZE", "ACTION"))
-    parser.add_argument("--only", choices=["ethcore", "echo"], help="run one section")
+    parser.add_argument("--only", choices=["ethcore", "echo", "query"], help="run one section")
+    parser.add_argument("--skip-prove", action="store_true",
+                        help="query section: no real proof (it takes minutes on 2 cores)")
     args = parser.parse_args()
     if args.one:
         guest, size, action = args.one
@@ -121,6 +299,8 @@ def main() -> None:
         bench_ethcore_cycles()
     if args.only in (None, "echo"):
         bench_echo()
+    if args.only in (None, "query"):
+        bench_query(skip_prove=args.skip_prove)
 
 
 if __name__ == "__main__":

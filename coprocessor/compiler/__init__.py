@@ -79,7 +79,10 @@ class CompiledQuery:
             for k, v in est.items():
                 lines.append(f"  {k:<24} {v:,}")
             if p.source[0] == S.SRC_TRANSACTIONS and 4 in _used_cols(p):
-                lines.append("  (+ one ecrecover per transaction for `from`: not measured yet)")
+                n_tx = self.witness.counts()["transactions"]
+                lines.append(f"  (+ one sender recovery, ~{W.CYCLES['sender']:,} cycles, per transaction "
+                             f"for `from`: at most {n_tx * W.CYCLES['sender']:,}; only rows the WHERE keeps "
+                             "when the WHERE does not read `from`)")  # fmt: skip
         if self.expected is not None:
             lines.append(f"expected  {len(self.expected)} row(s)")
             for r in self.expected[:20]:

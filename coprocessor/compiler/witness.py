@@ -116,7 +116,8 @@ def _lists(store, table: str, a: int, b: int) -> dict[int, list[bytes]]:
 
 # cycle figures measured with keccak on the accelerator (see README / issue 3 benchmarks)
 CYCLES = {"header": 25_000, "account": 78_000, "storage": 67_000, "receipt": 150_000,
-          "transaction": 150_000}  # fmt: skip
+          "transaction": 150_000,
+          "sender": 11_100_000}  # fmt: skip  # sender: software secp256k1 recovery (make bench, query)
 
 
 def estimate_cycles(w: Witness) -> dict[str, int]:

@@ -22,7 +22,7 @@ from coprocessor.devchain import ALLOWANCE_SLOT, BALANCE_SLOT
 from coprocessor.errors import ExecutionError
 
 TRANSFERS = ("transfer_volume_into_account", "top_receivers", "transfer_logs_per_block")
-UNSUPPORTED = {"distinct_senders_to_contract", "failed_transactions_to_contract"}
+TX_QUERIES = {"distinct_senders_to_contract", "failed_transactions_to_contract"}
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def params_for(env, name):  # noqa: F811
     if name == "approvals_by_spender":
         tok, owner, _ = h.approvals[0]
         return {"token": tok, "owner": owner, "from_block": a, "to_block": b}
-    if name in UNSUPPORTED:
+    if name in TX_QUERIES:
         return {"contract": token, "from_block": a, "to_block": b}
     if name == "base_fee_and_gas":
         return {"from_block": a, "to_block": b}
@@ -69,10 +69,7 @@ def execute(guest, q, chain_id, witness: W.Witness | None = None, plan_bytes: by
     return zkvm.execute(guest, rlp_encode([chain_id, plan_bytes or q.plan_bytes, wb]))
 
 
-CASES = [pytest.param(n, marks=pytest.mark.xfail(strict=True, raises=ExecutionError,
-                                                 reason="transactions source not in the guest yet "
-                                                        "(needs ecrecover for `from`)"))
-         if n in UNSUPPORTED else n for n in sorted(CAT)]  # fmt: skip
+CASES = sorted(CAT)
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -89,7 +86,7 @@ def test_catalogue_query_in_guest(guest, env, chain_id, name):  # noqa: F811
 
 
 def test_every_catalogue_query_is_run():
-    assert {getattr(c, "values", [c])[0] for c in CASES} == set(CAT)
+    assert set(CASES) == set(CAT)
 
 
 # --- adversarial witnesses: each must make the guest fail -----------------------------------------
@@ -105,7 +102,8 @@ def transfers(env):  # noqa: F811
 
 def _copy(w: W.Witness) -> W.Witness:
     return dataclasses.replace(w, headers=list(w.headers),
-                               blocks=[dataclasses.replace(b, receipts=list(b.receipts)) for b in w.blocks],
+                               blocks=[dataclasses.replace(b, transactions=list(b.transactions),
+                                                           receipts=list(b.receipts)) for b in w.blocks],
                                state=[dataclasses.replace(s, account_proof=list(s.account_proof)) for s in w.state])  # fmt: skip
 
 
@@ -216,3 +214,33 @@ def test_tampered_plan_changes_query_hash(guest, env, chain_id):  # noqa: F811
         assert decode_journal(ex.journal).query_hash == keccak(_flip(plan, i)) != q.query_hash
         outcomes.append("other hash")
     assert "failed" in outcomes
+
+
+@pytest.fixture(scope="module")
+def tx_query(env):  # noqa: F811
+    q = run(env, "failed_transactions_to_contract", params_for(env, "failed_transactions_to_contract"))
+    assert any(b.transactions for b in q.witness.blocks), "want a scanned block with transactions"
+    return q
+
+
+def test_transactions_source_untampered(guest, tx_query, chain_id):
+    ex = execute(guest, tx_query, chain_id, witness=_copy(tx_query.witness))
+    assert decode_journal(ex.journal, tx_query.plan.output_types).rows == tx_query.expected
+    assert "sender recovery" in tx_query.explain()  # `from` is read: explain() counts its cost
+
+
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_flipped_transaction_byte(guest, tx_query, chain_id, where):
+    w = _copy(tx_query.witness)
+    item = next(b for b in w.blocks if b.transactions)
+    raw = item.transactions[-1]
+    i = {"first": 2, "middle": len(raw) // 2, "last": len(raw) - 1}[where]  # last = a byte of s
+    item.transactions[-1] = _flip(raw, i)
+    _fails(guest, tx_query, chain_id, w)
+
+
+def test_dropped_transaction(guest, tx_query, chain_id):
+    w = _copy(tx_query.witness)
+    item = next(b for b in w.blocks if b.transactions)
+    item.transactions.pop()
+    _fails(guest, tx_query, chain_id, w)

@@ -102,6 +102,9 @@ pub enum Error {
     InvalidInput(&'static str),
     /// An `ops` command number that does not exist.
     UnknownOp(u64),
+    /// A transaction signature is malformed (r or s zero / out of range, high s
+    /// after Homestead, bad v / yParity) or recovers no public key.
+    InvalidSignature,
 }
 
 impl From<alloy_rlp::Error> for Error {

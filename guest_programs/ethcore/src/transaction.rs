@@ -204,3 +204,155 @@ pub fn raw_from_body_item<'a>(raw_item: &'a [u8], item: Item<'a>) -> Result<&'a 
 pub fn transactions_root<T: AsRef<[u8]>>(raw_txs: &[T]) -> Result<B256> {
     crate::trie::ordered_trie_root(raw_txs)
 }
+
+// ------------------------------------------------------------------ sender recovery
+
+/// secp256k1 group order n, halved (EIP-2: `s <= n/2` after Homestead).
+const SECP256K1_HALF_N: [u8; 32] = [
+    0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0x5d, 0x57, 0x6e, 0x73, 0x57, 0xa4, 0x50, 0x1d, 0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b, 0x20, 0xa0,
+];
+
+/// The data a transaction's signature covers and the signature itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningData {
+    /// keccak256 of the signing payload (legacy: `rlp(6 fields)` or, EIP-155,
+    /// `rlp(6 fields ‖ chainId ‖ 0 ‖ 0)`; typed: `type ‖ rlp(unsigned fields)`).
+    pub signing_hash: B256,
+    /// r, big-endian.
+    pub r: B256,
+    /// s, big-endian.
+    pub s: B256,
+    /// recovery id (yParity): 0 or 1.
+    pub y_parity: u8,
+}
+
+/// Signing hash and signature of raw transaction bytes (types 0-4). Only the
+/// list framing and the signature fields are checked here; decode the
+/// transaction with [`Transaction::decode`] to validate every field.
+pub fn signing_data(raw: &[u8]) -> Result<SigningData> {
+    let first = *raw.first().ok_or(Error::EmptyEnvelope)?;
+    let (payload, typed) = if first >= 0xc0 {
+        (list_payload(raw)?, None)
+    } else {
+        match first {
+            1..=4 => (list_payload(&raw[1..])?, Some(first)),
+            t => return Err(Error::UnsupportedType(t)),
+        }
+    };
+    // offsets of every element; the signature is the last three
+    let mut starts: Vec<usize> = Vec::with_capacity(16);
+    let mut rest = payload;
+    while !rest.is_empty() {
+        starts.push(payload.len() - rest.len());
+        rlp::next_item(&mut rest)?;
+    }
+    let want = match typed {
+        None => 9,
+        Some(1) => 11,
+        Some(2) => 12,
+        Some(3) => 14,
+        Some(_) => 13,
+    };
+    if starts.len() != want {
+        return Err(Error::RlpListLength);
+    }
+    let sig_start = starts[want - 3];
+    let unsigned = &payload[..sig_start];
+    let mut sig = ListReader::new(&payload[sig_start..]);
+    let v = sig.u64()?;
+    let r = sig.u256()?;
+    let s = sig.u256()?;
+    sig.finish()?;
+    let mut h = crate::keccak::Keccak256::new();
+    let mut head = Vec::with_capacity(10);
+    let y_parity = match typed {
+        Some(t) => {
+            if v > 1 {
+                return Err(Error::InvalidSignature);
+            }
+            head.push(t);
+            rlp::encode_header(&mut head, true, unsigned.len());
+            h.update(&head);
+            h.update(unsigned);
+            v as u8
+        }
+        None => match v {
+            27 | 28 => {
+                rlp::encode_header(&mut head, true, unsigned.len());
+                h.update(&head);
+                h.update(unsigned);
+                (v - 27) as u8
+            }
+            v if v >= 35 => {
+                let chain_id = (v - 35) / 2;
+                let mut tail = Vec::with_capacity(11);
+                rlp::encode_u64(&mut tail, chain_id);
+                tail.extend_from_slice(&[rlp::EMPTY_STRING, rlp::EMPTY_STRING]);
+                rlp::encode_header(&mut head, true, unsigned.len() + tail.len());
+                h.update(&head);
+                h.update(unsigned);
+                h.update(&tail);
+                ((v - 35) % 2) as u8
+            }
+            _ => return Err(Error::InvalidSignature),
+        },
+    };
+    Ok(SigningData {
+        signing_hash: h.finalize(),
+        r: r.to_be_bytes::<32>(),
+        s: s.to_be_bytes::<32>(),
+        y_parity,
+    })
+}
+
+fn list_payload(buf: &[u8]) -> Result<&[u8]> {
+    match rlp::decode_exact(buf)? {
+        Item::List(p) => Ok(p),
+        Item::String(_) => Err(Error::RlpUnexpectedString),
+    }
+}
+
+/// The sender (`from`) of raw transaction bytes (types 0-4), by ECDSA public-key
+/// recovery: `keccak256(pubkey)[12..]`. Enforces Ethereum's post-Homestead rule
+/// `s <= n/2` (EIP-2) for every type. Expensive inside a zkVM (software
+/// secp256k1): call it only when `from` is needed.
+pub fn recover_sender(raw: &[u8]) -> Result<Address> {
+    recover_sender_with(raw, false)
+}
+
+/// [`recover_sender`] for Frontier blocks (before Homestead, mainnet block
+/// 1,150,000), where a legacy signature may have a high `s`.
+pub fn recover_sender_frontier(raw: &[u8]) -> Result<Address> {
+    recover_sender_with(raw, true)
+}
+
+fn recover_sender_with(raw: &[u8], allow_high_s: bool) -> Result<Address> {
+    let d = signing_data(raw)?;
+    recover_address(&d, allow_high_s)
+}
+
+/// Address that signed `d.signing_hash` with (r, s, yParity).
+pub fn recover_address(d: &SigningData, allow_high_s: bool) -> Result<Address> {
+    use k256::ecdsa::{RecoveryId, Signature, VerifyingKey};
+    let high_s = d.s > SECP256K1_HALF_N;
+    if high_s && !allow_high_s {
+        return Err(Error::InvalidSignature);
+    }
+    // from_scalars rejects r, s = 0 or >= n
+    let mut sig = Signature::from_scalars(d.r, d.s).map_err(|_| Error::InvalidSignature)?;
+    let mut y = d.y_parity;
+    if high_s {
+        // (r, s, y) and (r, n - s, !y) recover the same key; k256 wants low s
+        sig = sig.normalize_s().ok_or(Error::InvalidSignature)?;
+        y ^= 1;
+    }
+    let rid = RecoveryId::from_byte(y).ok_or(Error::InvalidSignature)?;
+    let key = VerifyingKey::recover_from_prehash(&d.signing_hash, &sig, rid)
+        .map_err(|_| Error::InvalidSignature)?;
+    let point = key.to_encoded_point(false);
+    let hash = keccak256(&point.as_bytes()[1..]);
+    let mut out = [0u8; 20];
+    out.copy_from_slice(&hash[12..]);
+    Ok(out)
+}

@@ -3,7 +3,7 @@
 //! 1. decode the plan and the witness (coprocessor/compiler/PLAN.md);
 //! 2. verify the header chain from `first_block` to the anchor hash;
 //! 3. build the source rows, each checked against its header's roots
-//!    (receipts trie rebuilt, bloom skips proven, state proofs verified);
+//!    (transactions / receipts tries rebuilt, senders recovered when `from` is read, bloom skips proven, state proofs verified);
 //! 4. evaluate the plan exactly as `coprocessor/compiler/expected.py`;
 //! 5. return the ABI-encoded journal (PLAN.md, "Journal").
 //!
@@ -106,7 +106,7 @@ pub fn run(input: &[u8]) -> Result<Vec<u8>> {
     r.finish()?;
     let plan = plan::Plan::decode(plan_bytes)?;
     let query_hash = ethcore::keccak::keccak256(plan_bytes);
-    let scanned = scan::scan(&plan, witness_bytes)?;
+    let scanned = scan::scan(&plan, witness_bytes, chain_id)?;
     let rows = eval::evaluate(&plan, scanned.kept)?;
     let result = abi::encode_rows(&plan.output_types, &rows)?;
     Ok(Journal {

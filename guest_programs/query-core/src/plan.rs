@@ -193,6 +193,36 @@ pub struct Plan {
     pub output_types: Vec<u64>,
 }
 
+impl Expr {
+    /// True when the expression reads row column `i`.
+    pub fn uses_col(&self, i: usize) -> bool {
+        match self {
+            Expr::Col(c) => *c == i,
+            Expr::Const(_) | Expr::Group(_) | Expr::Agg(_) => false,
+            Expr::Bin(_, a, b) => a.uses_col(i) || b.uses_col(i),
+            Expr::Not(a) | Expr::In(a, _) => a.uses_col(i),
+        }
+    }
+}
+
+impl Plan {
+    /// True when the WHERE reads row column `i`.
+    pub fn filter_uses_col(&self, i: usize) -> bool {
+        self.filter.as_ref().is_some_and(|f| f.uses_col(i))
+    }
+
+    /// True when anything after the WHERE (group keys, aggregates, select)
+    /// reads row column `i`.
+    pub fn output_uses_col(&self, i: usize) -> bool {
+        self.group_by.iter().any(|e| e.uses_col(i))
+            || self
+                .aggregates
+                .iter()
+                .any(|(_, e)| e.as_ref().is_some_and(|e| e.uses_col(i)))
+            || self.select.iter().any(|e| e.uses_col(i))
+    }
+}
+
 fn small(v: u64) -> Result<usize> {
     usize::try_from(v).map_err(|_| Error::Invalid("index too large"))
 }

@@ -8,6 +8,9 @@ use ethcore::header::SealedHeader;
 use ethcore::mpt::verify_account_proof;
 use ethcore::receipt::{receipts_root, Outcome, Receipt};
 use ethcore::rlp::{self, ListReader};
+use ethcore::transaction::{
+    recover_sender, recover_sender_frontier, transactions_root, Transaction,
+};
 use ethcore::{Error as EthError, EMPTY_CODE_HASH, EMPTY_ROOT, U256};
 
 use crate::eval::{eval, keeps, Ctx};
@@ -53,8 +56,14 @@ fn strings<'a>(mut l: ListReader<'a>) -> Result<Vec<&'a [u8]>> {
     Ok(out)
 }
 
+/// Mainnet's Homestead block: before it a legacy signature may have a high `s`.
+pub const MAINNET_HOMESTEAD: u64 = 1_150_000;
+
+/// Column `from` of the transactions source.
+pub const TX_FROM: usize = 4;
+
 /// Verify the witness against the plan and return the kept rows.
-pub fn scan(plan: &Plan, witness: &[u8]) -> Result<Scanned> {
+pub fn scan(plan: &Plan, witness: &[u8], chain_id: u64) -> Result<Scanned> {
     let mut w = rlp::list_exact(witness)?;
     if w.u64()? != 1 {
         return Err(Error::Invalid("witness version is not 1"));
@@ -107,9 +116,8 @@ pub fn scan(plan: &Plan, witness: &[u8]) -> Result<Scanned> {
                 rows.push(block_row(header(n)))?;
             }
         }
-        Source::Transactions => return Err(Error::Unsupported("unsupported source: transactions")),
-        Source::Receipts | Source::Logs | Source::Event { .. } => {
-            scan_blocks(plan, blocks, &header, &mut rows)?
+        Source::Transactions | Source::Receipts | Source::Logs | Source::Event { .. } => {
+            scan_blocks(plan, blocks, &header, chain_id, &mut rows)?
         }
         Source::Accounts { addresses } => {
             scan_state(plan, addresses, &[], state, &header, &mut rows)?
@@ -153,9 +161,11 @@ fn scan_blocks<'h>(
     plan: &Plan,
     mut blocks: ListReader<'_>,
     header: &dyn Fn(u64) -> &'h SealedHeader,
+    chain_id: u64,
     rows: &mut Rows<'_>,
 ) -> Result<()> {
     let logs_source = matches!(plan.source, Source::Logs | Source::Event { .. });
+    let tx_source = matches!(plan.source, Source::Transactions);
     for n in plan.first_block..=plan.last_block {
         let mut item = blocks
             .list()
@@ -166,11 +176,11 @@ fn scan_blocks<'h>(
             ));
         }
         let mode = item.u64()?;
-        let txs = item.list()?;
+        let txs_raw = strings(item.list()?)?;
         let receipts_raw = strings(item.list()?)?;
         item.finish()?;
         let h = header(n);
-        if !txs.is_empty() {
+        if !tx_source && !txs_raw.is_empty() {
             return Err(Error::Invalid(
                 "transactions supplied for a source without them",
             ));
@@ -193,7 +203,8 @@ fn scan_blocks<'h>(
                 }
                 continue;
             }
-            MODE_RECEIPTS => {}
+            MODE_RECEIPTS if !tx_source => {}
+            MODE_TXS_RECEIPTS if tx_source => {}
             _ => return Err(Error::Invalid("block mode not allowed for this source")),
         }
         let receipts = receipts_raw
@@ -205,10 +216,95 @@ fn scan_blocks<'h>(
                 ethcore::error::Commitment::ReceiptsRoot,
             )));
         }
-        receipt_rows(plan, n, &receipts, rows)?;
+        if tx_source {
+            if transactions_root(&txs_raw)? != h.header.transactions_root {
+                return Err(Error::Eth(EthError::Mismatch(
+                    ethcore::error::Commitment::TransactionsRoot,
+                )));
+            }
+            let frontier = chain_id == 1 && n < MAINNET_HOMESTEAD;
+            transaction_rows(plan, n, &txs_raw, &receipts, frontier, rows)?;
+        } else {
+            receipt_rows(plan, n, &receipts, rows)?;
+        }
     }
     if !blocks.is_empty() {
         return Err(Error::Invalid("extra block items"));
+    }
+    Ok(())
+}
+
+/// Rows of the transactions source for one block: each tx joined with its
+/// receipt. `from` costs one secp256k1 recovery (millions of cycles): it is
+/// computed only when the plan reads it, and when only the output (not the
+/// WHERE) reads it, only for the rows the WHERE keeps.
+fn transaction_rows(
+    plan: &Plan,
+    n: u64,
+    txs_raw: &[&[u8]],
+    receipts: &[Receipt],
+    frontier: bool,
+    rows: &mut Rows<'_>,
+) -> Result<()> {
+    if txs_raw.len() != receipts.len() {
+        return Err(Error::Invalid("transaction and receipt counts differ"));
+    }
+    let from_in_filter = plan.filter_uses_col(TX_FROM);
+    let from_in_output = plan.output_uses_col(TX_FROM);
+    let sender = |raw: &[u8]| -> Result<Value> {
+        let a = if frontier {
+            recover_sender_frontier(raw)?
+        } else {
+            recover_sender(raw)?
+        };
+        Ok(Value::bytes(&a))
+    };
+    let mut prev_cum = 0u64;
+    for (i, (raw, r)) in txs_raw.iter().zip(receipts).enumerate() {
+        let tx = Transaction::decode(raw)?;
+        if tx.tx_type != r.tx_type {
+            return Err(Error::Invalid("transaction and receipt types differ"));
+        }
+        let gas_used = r
+            .cumulative_gas_used
+            .checked_sub(prev_cum)
+            .ok_or(Error::Invalid("cumulative gas decreases"))?;
+        prev_cum = r.cumulative_gas_used;
+        let status = match r.outcome {
+            Outcome::Status(s) => Value::u64(s as u64),
+            Outcome::PostState(_) => Value::Null,
+        };
+        let opt_u128 = |v: Option<u128>| match v {
+            Some(x) => Value::Uint(U256::from(x)),
+            None => Value::Null,
+        };
+        let mut row = alloc::vec![
+            Value::u64(n),
+            Value::u64(i as u64),
+            Value::bytes(&tx.hash),
+            Value::u64(tx.tx_type as u64),
+            Value::Null, // from: below, only when read
+            Value::opt_bytes(tx.to.as_ref().map(|x| &x[..])),
+            Value::Uint(tx.value),
+            Value::u64(tx.nonce),
+            Value::u64(tx.gas_limit),
+            opt_u128(tx.gas_price),
+            opt_u128(tx.max_fee_per_gas),
+            opt_u128(tx.max_priority_fee_per_gas),
+            Value::bytes(&tx.input),
+            status,
+            Value::u64(gas_used),
+            Value::u64(r.cumulative_gas_used),
+        ];
+        if from_in_filter {
+            row[TX_FROM] = sender(raw)?;
+        }
+        if keeps(&plan.filter, &row)? {
+            if from_in_output && !from_in_filter {
+                row[TX_FROM] = sender(raw)?;
+            }
+            rows.kept.push(row);
+        }
     }
     Ok(())
 }
