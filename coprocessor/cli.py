@@ -1,4 +1,4 @@
-"""The `coprocessor` command line (layer 4): index, index status, export, devchain."""
+"""The `coprocessor` command line (layer 4): index, index status, export, devchain, query, verify."""
 
 from __future__ import annotations
 
@@ -219,6 +219,148 @@ def devchain(
                     pass
     except CoprocessorError as exc:
         _fail(exc)
+
+
+# --- query and verify (issue 5) -------------------------------------------------------------
+
+
+def _fmt_cell(v, t: str) -> str:
+    if v is None:
+        return "NULL"
+    if isinstance(v, (bytes, bytearray)):
+        return "0x" + bytes(v).hex()
+    return f"{v:,}" if t == "uint256" and v >= 10**6 else str(v)
+
+
+def _rows_table(res, title: str) -> Table:
+    t = Table(title=title)
+    for name, typ in zip(res.columns, res.column_types):
+        t.add_column(f"{name}\n[dim]{typ}[/]", justify="right" if typ == "uint256" else "left")
+    for r in res.rows:
+        t.add_row(*(_fmt_cell(v, typ) for v, typ in zip(r, res.column_types)))
+    return t
+
+
+def _summary(res, receipt_path: Path | None) -> Table:
+    t = Table(show_header=False, box=None)
+    t.add_column(style="bold"), t.add_column()
+    t.add_row("queryHash", "0x" + res.query_hash.hex())
+    t.add_row("anchor", f"block {res.anchor_number} 0x{res.anchor_hash.hex()}")
+    t.add_row("range", f"{res.first_block}..{res.last_block}, chain {res.chain_id}")
+    t.add_row("image ID", "0x" + res.image_id.hex())
+    if res.cycles is not None:
+        t.add_row("cycles", f"{res.cycles:,} total, {res.user_cycles:,} user, {res.segments} segment(s)")
+    if res.proving_seconds is not None:
+        dev_note = " (dev mode: fake receipt, no proof)" if res.dev else ""
+        t.add_row("proving", f"{res.proving_seconds:.2f} s{dev_note}")
+    t.add_row("receipt", f"{res.receipt.kind}, {res.receipt_size:,} bytes"
+              + (f" → {receipt_path}" if receipt_path else ""))  # fmt: skip
+    return t
+
+
+def _compile_error(exc) -> None:
+    where = f" at line {exc.line}, column {exc.column}" if exc.line else ""
+    err.print(f"[bold red]compile error:[/] {exc.reason}" + (f"\n  token: [bold]{exc.token}[/]" if exc.token else "")
+              + (f"\n  where:{where}" if where else ""))  # fmt: skip
+    raise typer.Exit(2)
+
+
+def _params(pairs: list[str]) -> dict:
+    out = {}
+    for p in pairs:
+        k, sep, v = p.partition("=")
+        if not sep or not k:
+            raise InvalidArgument(f"--param wants key=value, got {p!r}")
+        out[k.strip().lstrip(":")] = v.strip()
+    return out
+
+
+@app.command()
+def query(
+    sql: Annotated[Optional[str], typer.Argument(help="the SQL (or use --name for a catalogue query)")] = None,
+    db: Annotated[Path, typer.Option(help="DuckDB index")] = Path(DEFAULT_DB),
+    rpc: Annotated[Optional[str], typer.Option(help="JSON-RPC node, to fetch state proofs the index lacks")] = None,
+    at_block: Annotated[Optional[int], typer.Option(help="anchor block (default: last indexed)")] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="print the compiled plan; do not prove")] = False,
+    dev: Annotated[bool, typer.Option("--dev", help="executor + fake receipt (fast, proves nothing)")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    name: Annotated[Optional[str], typer.Option(help="catalogue query from queries/ (see --param)")] = None,
+    param: Annotated[list[str], typer.Option(help="k=v query parameter (repeat); 0x-hex or decimal")] = [],
+    out_path: Annotated[Optional[Path], typer.Option(
+        "--out", help="receipt file (default ./receipts/<queryhash>.receipt)")] = None,
+):
+    """Compile SQL over the index, prove it with the query guest, print the rows and save the receipt."""
+    from coprocessor.errors import CompileError
+    from coprocessor.sdk import Coprocessor
+
+    try:
+        params = _params(param)
+        views = None
+        if name is not None:
+            from coprocessor.compiler import catalogue
+
+            cat = catalogue()
+            if name not in cat:
+                raise InvalidArgument(f"no catalogue query {name!r}; known: {', '.join(sorted(cat))}")
+            if sql is not None:
+                raise InvalidArgument("give either SQL or --name, not both")
+            sql, views = cat[name].sql, cat[name].views
+        if sql is None:
+            raise InvalidArgument("no SQL: pass it as the argument or use --name")
+        with Coprocessor(db, rpc=rpc) as cp:
+            compiled = cp.compile(sql, params=params, at_block=at_block, views=views)
+            if explain:
+                text = compiled.explain()
+                if json_out:
+                    out.print_json(json.dumps({"query_hash": "0x" + compiled.query_hash.hex(), "explain": text}))
+                else:
+                    out.print(text, markup=False, highlight=False)
+                return
+            if not json_out:
+                with err.status("proving (dev mode)..." if dev else "proving for real (this takes minutes)..."):
+                    res = cp.prove_compiled(compiled, dev=dev)
+            else:
+                res = cp.prove_compiled(compiled, dev=dev)
+        path = out_path or Path("receipts") / f"{res.query_hash.hex()}.receipt"
+        res.save(path)
+        if json_out:
+            out.print_json(json.dumps({**res.to_dict(), "receipt": str(path)}))
+        else:
+            out.print(_rows_table(res, f"{len(res.rows)} row(s)" + (" [yellow](dev mode)[/]" if dev else "")))
+            out.print(_summary(res, path))
+    except CompileError as exc:
+        _compile_error(exc)
+    except CoprocessorError as exc:
+        _fail(exc)
+
+
+@app.command()
+def verify(
+    receipt: Annotated[Path, typer.Argument(help="receipt file (with its .json sidecar)")],
+    json_out: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    allow_dev: Annotated[bool, typer.Option("--allow-dev", help="accept fake (dev mode) receipts")] = False,
+):
+    """Verify a saved receipt against the recorded query image ID and print its decoded rows."""
+    from coprocessor.sdk import QueryResult
+
+    try:
+        res = QueryResult.load(receipt)
+        res.verify(allow_dev=allow_dev)
+    except CoprocessorError as exc:
+        if json_out:
+            out.print_json(json.dumps({"verified": False, "error": str(exc)}))
+            raise typer.Exit(1)
+        _fail(exc)
+    if json_out:
+        d = res.to_dict()
+        for k in ("cycles", "user_cycles", "segments", "proving_seconds"):
+            d.pop(k)  # the sidecar's, not proven
+        out.print_json(json.dumps({"verified": True, **d}))
+        return
+    out.print(_rows_table(res, f"{len(res.rows)} row(s), verified" + (" [yellow](fake receipt)[/]" if res.dev else "")))
+    out.print(_summary(res, receipt))
+    out.print("[green]verified[/]: the seal proves the query guest committed this journal"
+              + (" [yellow](dev mode: a fake receipt proves nothing)[/]" if res.dev else ""))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -119,3 +119,11 @@ class CompileError(CoprocessorError):
 class QueryEvaluationError(CoprocessorError):
     """A compiled query fails on the data (uint256 overflow or underflow, division by zero);
     the guest fails the same way, so no answer is produced."""
+
+
+# --- SDK (issue 5) -----------------------------------------------------------------------
+
+
+class ResultMismatchError(InternalError):
+    """bug: the proven journal differs from the compiler's expected result (DuckDB's answer),
+    or from the plan it was compiled for. Neither answer is returned."""

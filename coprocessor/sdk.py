@@ -1,0 +1,309 @@
+"""The Python SDK (layer 3): SQL in, a proven and checked answer out.
+
+    from coprocessor.sdk import Coprocessor
+    cp = Coprocessor(db="index.duckdb", rpc="http://127.0.0.1:8545")
+    print(cp.explain(sql, params={"token": "0x..."}))
+    r = cp.prove(sql, params={"token": "0x..."})        # real proof (minutes); dev=True: fast fake
+    r.rows, r.columns, r.query_hash, r.anchor_number, r.cycles, r.proving_seconds
+    r.verify()                                          # seal vs the recorded `query` image ID + journal
+    r.save("receipts/x.receipt"); QueryResult.load("receipts/x.receipt").verify()
+
+`prove` returns only an answer whose journal equals the compiler's expected rows (DuckDB's
+answer); a difference is a bug and raises ResultMismatchError.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from coprocessor import zkvm
+from coprocessor.compiler import CatalogueQuery, CompiledQuery, catalogue
+from coprocessor.compiler import compile as compile_sql
+from coprocessor.compiler import schema as S
+from coprocessor.compiler.journal import JOURNAL_VERSION, Journal, decode_journal, guest_input
+from coprocessor.errors import (
+    CompileError,
+    InvalidArgument,
+    ReceiptFormatError,
+    ResultMismatchError,
+    StoreError,
+    VerificationError,
+)
+from coprocessor.store import Store
+
+QUERY_GUEST = "query"
+SIDECAR_VERSION = 1
+TYPE_CODES = {name: code for code, name in S.TYPE_NAMES.items()}
+
+
+def sidecar_path(receipt_path: str | Path) -> Path:
+    """`x.receipt` -> `x.receipt.json` (output types and columns, to decode the rows)."""
+    p = Path(receipt_path)
+    return p.with_name(p.name + ".json")
+
+
+def decode_journal_strict(journal: bytes, output_types: list[int]) -> Journal:
+    """decode_journal, and the result must be the canonical ABI encoding of its rows under
+    `output_types` (so a sidecar with the wrong types cannot decode a valid journal into rows)."""
+    from eth_abi import decode as abi_decode
+    from eth_abi import encode as abi_encode
+
+    from coprocessor.compiler.journal import row_abi_type
+
+    j = decode_journal(journal, output_types)
+    t = row_abi_type(output_types)
+    (raw,) = abi_decode([t], j.result)
+    if abi_encode([t], [raw]) != j.result:
+        raise ValueError(f"the result is not {t} (wrong column types?)")
+    return j
+
+
+def _jsonable(v, type_name: str):
+    if v is None:
+        return None
+    if isinstance(v, (bytes, bytearray)):
+        return "0x" + bytes(v).hex()
+    if type_name == "uint256":
+        return str(v)  # exact: JSON readers may hold numbers as doubles
+    return v
+
+
+@dataclass(eq=False)
+class QueryResult:
+    """A proven answer: typed rows (uint256 -> int, address / bytes32 / bytes -> bytes, bool),
+    the journal's fields and the receipt."""
+
+    rows: list[tuple]
+    columns: list[str]
+    column_types: list[str]  # "uint256", "address", "bytes32", "bytes", "bool"
+    query_hash: bytes
+    chain_id: int
+    anchor_number: int
+    anchor_hash: bytes
+    first_block: int
+    last_block: int
+    journal: bytes = field(repr=False)
+    receipt: zkvm.Receipt = field(repr=False)
+    image_id: bytes
+    dev: bool
+    cycles: int | None = None
+    user_cycles: int | None = None
+    segments: int | None = None
+    proving_seconds: float | None = None
+    sql: str | None = None
+
+    @property
+    def output_types(self) -> list[int]:
+        return [TYPE_CODES[t] for t in self.column_types]
+
+    @property
+    def receipt_size(self) -> int:
+        return len(self.receipt.to_bytes())
+
+    def verify(self, *, allow_dev: bool = False) -> Journal:
+        """Verifies the seal against the recorded `query` image ID, decodes the journal and
+        checks it is this result. Fake (dev) receipts verify only for a result made with
+        dev=True (or loaded from a fake receipt) and `allow_dev=True`."""
+        recorded = bytes.fromhex(zkvm.recorded_image_ids()[QUERY_GUEST])
+        if self.image_id != recorded:
+            raise VerificationError(f"the result was proven by query guest 0x{self.image_id.hex()}, "
+                                    f"but the recorded query image ID is 0x{recorded.hex()}")  # fmt: skip
+        dev_ok = bool(allow_dev and self.dev)
+        journal = zkvm.verify(self.receipt, recorded, allow_dev=dev_ok)
+        if journal != self.journal:
+            raise VerificationError("the receipt's journal is not the result's journal")
+        try:
+            j = decode_journal_strict(journal, self.output_types)
+        except Exception as exc:  # eth_abi decoding errors
+            raise VerificationError(f"the journal does not decode as a query result: {exc}") from exc
+        got = (j.version, j.chain_id, j.query_hash, j.anchor_number, j.anchor_hash, j.first_block,
+               j.last_block, j.rows)  # fmt: skip
+        want = (JOURNAL_VERSION, self.chain_id, self.query_hash, self.anchor_number, self.anchor_hash,
+                self.first_block, self.last_block, self.rows)  # fmt: skip
+        if got != want:
+            raise VerificationError("the verified journal differs from this result's fields")
+        return j
+
+    def to_dict(self) -> dict:
+        return {
+            "columns": self.columns,
+            "types": self.column_types,
+            "rows": [[_jsonable(v, t) for v, t in zip(r, self.column_types)] for r in self.rows],
+            "query_hash": "0x" + self.query_hash.hex(),
+            "chain_id": self.chain_id,
+            "anchor": {"number": self.anchor_number, "hash": "0x" + self.anchor_hash.hex()},
+            "first_block": self.first_block,
+            "last_block": self.last_block,
+            "image_id": "0x" + self.image_id.hex(),
+            "dev": self.dev,
+            "receipt_kind": self.receipt.kind,
+            "receipt_bytes": self.receipt_size,
+            "cycles": self.cycles,
+            "user_cycles": self.user_cycles,
+            "segments": self.segments,
+            "proving_seconds": None if self.proving_seconds is None else round(self.proving_seconds, 3),
+        }
+
+    # --- files --------------------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> Path:
+        """Writes the receipt and its sidecar JSON (`<path>.json`); returns the receipt path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(self.receipt.to_bytes())
+        meta = {"version": SIDECAR_VERSION, "columns": self.columns, "types": self.column_types,
+                "image_id": "0x" + self.image_id.hex(), "dev": self.dev, "sql": self.sql,
+                "cycles": self.cycles, "user_cycles": self.user_cycles, "segments": self.segments,
+                "proving_seconds": self.proving_seconds}  # fmt: skip
+        sidecar_path(path).write_text(json.dumps(meta, indent=1) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> QueryResult:
+        """A saved receipt with its sidecar. Nothing is trusted until `verify()`: the rows and
+        fields come from the receipt's journal, the sidecar only says how to decode them."""
+        path = Path(path)
+        try:
+            data = path.read_bytes()
+            meta = json.loads(sidecar_path(path).read_text())
+        except (OSError, ValueError) as exc:
+            raise InvalidArgument(f"cannot read receipt {path} and its sidecar "
+                                  f"{sidecar_path(path).name}: {exc}") from exc  # fmt: skip
+        receipt = zkvm.Receipt.from_bytes(data)
+        types = meta.get("types")
+        if not isinstance(types, list) or any(t not in TYPE_CODES for t in types):
+            raise InvalidArgument(f"{sidecar_path(path)}: 'types' must list column types")
+        try:
+            j = decode_journal_strict(receipt.journal, [TYPE_CODES[t] for t in types])
+        except Exception as exc:
+            raise ReceiptFormatError(f"the journal of {path} does not decode with types {types}: {exc}") from exc
+        image_id = bytes.fromhex(str(meta.get("image_id", ""))[2:]) or bytes(32)
+        columns = meta.get("columns") or [f"c{i}" for i in range(len(types))]
+        return cls(j.rows, columns, types, j.query_hash, j.chain_id, j.anchor_number, j.anchor_hash,
+                   j.first_block, j.last_block, receipt.journal, receipt, image_id, receipt.is_fake,
+                   meta.get("cycles"), meta.get("user_cycles"), meta.get("segments"),
+                   meta.get("proving_seconds"), meta.get("sql"))  # fmt: skip
+
+
+def check_journal(compiled: CompiledQuery, chain_id: int, journal: bytes) -> Journal:
+    """Decodes a proven journal and checks it against the compiled query: rows equal to the
+    expected rows, same queryHash, chain, anchor and range. Raises ResultMismatchError."""
+    try:
+        j = decode_journal(journal, compiled.plan.output_types)
+    except Exception as exc:
+        raise ResultMismatchError(f"bug: the proven journal does not decode: {exc}") from exc
+    if j.rows != compiled.expected:
+        raise ResultMismatchError(
+            f"bug: proven result differs from DuckDB's (query 0x{compiled.query_hash.hex()}): "
+            f"guest {len(j.rows)} row(s) {j.rows[:3]!r}..., DuckDB {len(compiled.expected or [])} "
+            f"row(s) {(compiled.expected or [])[:3]!r}...; neither is returned"
+        )
+    got = (j.version, j.chain_id, j.query_hash, j.anchor_number, j.anchor_hash, j.first_block, j.last_block)
+    want = (JOURNAL_VERSION, chain_id, compiled.query_hash, compiled.anchor, compiled.witness.anchor_hash,
+            compiled.plan.first_block, compiled.plan.last_block)  # fmt: skip
+    if got != want:
+        raise ResultMismatchError(f"bug: the proven journal's header {got!r} differs from the compiled "
+                                  f"query's {want!r}")  # fmt: skip
+    return j
+
+
+class Coprocessor:
+    """Client over a DuckDB index (and optionally the JSON-RPC node it was indexed from, to fetch
+    state proofs the index lacks).
+
+    `db` is a path or an open `Store`. `chain_id` defaults to the index's (sync_state), else the
+    node's eth_chainId; a value that contradicts the index is refused.
+    """
+
+    def __init__(self, db: str | Path | Store, rpc: str | None = None, chain_id: int | None = None):
+        self._own_store = not isinstance(db, Store)
+        if isinstance(db, Store):
+            self.store = db
+        else:
+            if str(db) != ":memory:" and not Path(db).exists():
+                raise InvalidArgument(f"no index at {db}: run `coprocessor index --rpc URL --db {db}` first")
+            try:
+                self.store = Store(db)
+            except StoreError:  # another process writes it (e.g. `index --follow`): read only
+                self.store = Store(db, read_only=True)
+        self.rpc = rpc
+        self._client = self._indexer = None
+        if rpc is not None:
+            from coprocessor.chain import RpcClient
+            from coprocessor.indexer import Indexer
+
+            self._client = RpcClient(rpc)
+            self._indexer = Indexer(self._client, self.store)
+        cp = self.store.checkpoint()
+        if cp is not None:
+            if chain_id is not None and chain_id != cp.chain_id:
+                raise InvalidArgument(f"chain_id {chain_id} contradicts the index's chain id {cp.chain_id}")
+            chain_id = cp.chain_id
+        elif chain_id is None and self._client is not None:
+            chain_id = self._client.chain_id()
+        self.chain_id = chain_id
+        self._program: zkvm.Program | None = None
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        if self._own_store:
+            self.store.close()
+
+    def __enter__(self) -> Coprocessor:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @staticmethod
+    def catalogue() -> dict[str, CatalogueQuery]:
+        return catalogue()
+
+    @property
+    def program(self) -> zkvm.Program:
+        if self._program is None:
+            self._program = zkvm.Program.load(QUERY_GUEST)
+        return self._program
+
+    def compile(self, sql: str | CatalogueQuery, *, params: dict | None = None, at_block: int | None = None,
+                views: dict[str, str] | None = None) -> CompiledQuery:  # fmt: skip
+        """Plan + witness + expected result (DuckDB's answer). `sql` may be a catalogue query."""
+        if isinstance(sql, CatalogueQuery):
+            views = {**sql.views, **(views or {})}
+            sql = sql.sql
+        fetch = self._indexer.fetch_state if self._indexer is not None else None
+        return compile_sql(sql, params=params, store=self.store, at_block=at_block, views=views,
+                           fetch_state=fetch)  # fmt: skip
+
+    def explain(self, sql: str | CatalogueQuery, *, params: dict | None = None, at_block: int | None = None,
+                views: dict[str, str] | None = None) -> str:  # fmt: skip
+        return self.compile(sql, params=params, at_block=at_block, views=views).explain()
+
+    def prove(self, sql: str | CatalogueQuery, *, params: dict | None = None, at_block: int | None = None,
+              views: dict[str, str] | None = None, dev: bool = False,
+              segment_po2: int | None = zkvm.DEFAULT_PROVE_SEGMENT_PO2) -> QueryResult:  # fmt: skip
+        """Compiles, proves with the `query` guest (dev=True: executor + fake receipt, seconds) and
+        returns the answer, which equals DuckDB's or raises ResultMismatchError."""
+        compiled = self.compile(sql, params=params, at_block=at_block, views=views)
+        return self.prove_compiled(compiled, dev=dev, segment_po2=segment_po2)
+
+    def prove_compiled(self, compiled: CompiledQuery, *, dev: bool = False,
+                       segment_po2: int | None = zkvm.DEFAULT_PROVE_SEGMENT_PO2) -> QueryResult:  # fmt: skip
+        if compiled.witness_bytes is None or compiled.expected is None:
+            raise CompileError("the query was compiled without an index: nothing to prove")
+        if self.chain_id is None:
+            raise InvalidArgument("no chain id: the index is empty and no rpc was given (pass chain_id=)")
+        program = self.program
+        receipt = zkvm.prove(program, guest_input(compiled, self.chain_id), dev=dev, segment_po2=segment_po2)
+        j = check_journal(compiled, self.chain_id, receipt.journal)
+        st = receipt.stats
+        return QueryResult(j.rows, list(compiled.columns), list(compiled.column_types), j.query_hash,
+                           j.chain_id, j.anchor_number, j.anchor_hash, j.first_block, j.last_block,
+                           receipt.journal, receipt, program.image_id, bool(dev),
+                           st.cycles, st.user_cycles, st.segments, st.seconds, compiled.sql)  # fmt: skip
+
+
+__all__ = ["Coprocessor", "QueryResult", "ResultMismatchError", "check_journal", "sidecar_path"]

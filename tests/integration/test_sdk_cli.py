@@ -1,0 +1,230 @@
+"""The SDK (`coprocessor.sdk`) and the CLI's `query` / `verify` on the indexed devchain.
+
+Dev mode (executor + fake receipt) everywhere except one real proof, marked slow.
+Fixtures come from test_compiler_devchain / test_query_guest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+
+import pytest
+from devchain_support import devnode  # noqa: F401
+from test_compiler_devchain import CAT, env  # noqa: F401
+from test_query_guest import params_for
+from typer.testing import CliRunner
+
+from coprocessor import zkvm
+from coprocessor.cli import app
+from coprocessor.compiler.journal import decode_journal
+from coprocessor.errors import (
+    InternalError,
+    InvalidArgument,
+    ResultMismatchError,
+    VerificationError,
+)
+from coprocessor.sdk import Coprocessor, QueryResult, sidecar_path
+
+runner = CliRunner()
+DEV_QUERIES = ("erc20_balance_at_block", "transfer_volume_into_account", "base_fee_and_gas")
+CHEAPEST = "code_hash_at_block"  # one header + one account proof
+
+
+@pytest.fixture(scope="module")
+def cp(env):  # noqa: F811
+    node, store, _ = env
+    c = Coprocessor(store, rpc=node.url)
+    yield c
+    c.close()
+
+
+def _cli_params(params: dict) -> list[str]:
+    out = []
+    for k, v in params.items():
+        out += ["--param", f"{k}={'0x' + v.hex() if isinstance(v, bytes) else v}"]
+    return out
+
+
+def test_chain_id_from_the_index(cp, env):  # noqa: F811
+    assert cp.chain_id == env[0].client.chain_id() == env[1].checkpoint().chain_id
+    with pytest.raises(InvalidArgument, match="contradicts"):
+        Coprocessor(env[1], chain_id=cp.chain_id + 1)
+
+
+@pytest.mark.parametrize("name", DEV_QUERIES)
+def test_prove_dev_equals_expected(cp, env, name):  # noqa: F811
+    params = params_for(env, name)
+    compiled = cp.compile(CAT[name], params=params)
+    res = cp.prove(CAT[name], params=params, dev=True)
+    assert res.rows == compiled.expected and res.rows
+    assert res.query_hash == compiled.query_hash
+    assert (res.first_block, res.last_block) == (compiled.plan.first_block, compiled.plan.last_block)
+    assert res.anchor_number == compiled.anchor and res.anchor_hash == compiled.witness.anchor_hash
+    assert res.columns == [r["name"] for r in CAT[name].result]
+    assert res.image_id == zkvm.Program.load("query").image_id
+    assert res.dev and res.receipt.is_fake and res.cycles > 0
+    # a fake receipt verifies only when the caller allows dev mode
+    with pytest.raises(VerificationError):
+        res.verify()
+    j = res.verify(allow_dev=True)
+    assert j.rows == compiled.expected
+    # a real-looking result holding a fake receipt never verifies, allow_dev or not
+    forged = dataclasses.replace(res, dev=False)
+    with pytest.raises(VerificationError):
+        forged.verify(allow_dev=True)
+
+
+def test_explain_does_not_prove(cp, env):  # noqa: F811
+    name = "transfer_volume_into_account"
+    text = cp.explain(CAT[name], params=params_for(env, name))
+    assert "queryHash 0x" in text and "estimated guest cycles" in text
+
+
+def test_result_mismatch_raises(cp, env, monkeypatch):  # noqa: F811
+    name = "erc20_balance_at_block"
+    compiled = cp.compile(CAT[name], params=params_for(env, name))
+    (bal,) = compiled.expected[0]
+    compiled.expected = [(bal + 1,)]  # DuckDB "says" something else than the guest
+    with pytest.raises(ResultMismatchError, match="bug: proven result differs from DuckDB's") as e:
+        cp.prove_compiled(compiled, dev=True)
+    assert isinstance(e.value, InternalError)
+    # the same through prove(): the compiler's answer is patched at the seam
+    import coprocessor.sdk as sdk
+
+    real = sdk.compile_sql
+
+    def lying_compile(*a, **kw):
+        q = real(*a, **kw)
+        q.expected = [(v + 1,) for (v,) in q.expected]
+        return q
+
+    monkeypatch.setattr(sdk, "compile_sql", lying_compile)
+    with pytest.raises(ResultMismatchError):
+        cp.prove(CAT[name], params=params_for(env, name), dev=True)
+
+
+# --- CLI ---------------------------------------------------------------------------------------
+
+
+def _db(env):  # noqa: F811
+    return env[1].path
+
+
+def test_cli_query_json_name_param_and_verify(env, tmp_path):  # noqa: F811
+    name = "erc20_balance_at_block"
+    params = params_for(env, name)
+    out = tmp_path / "bal.receipt"
+    r = runner.invoke(app, ["query", "--name", name, *_cli_params(params), "--db", _db(env),
+                            "--rpc", env[0].url, "--dev", "--json", "--out", str(out)])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    compiled = Coprocessor(env[1]).compile(CAT[name], params=params)
+    assert d["rows"] == [[str(compiled.expected[0][0])]] and d["columns"] == ["balance"]
+    assert d["query_hash"] == "0x" + compiled.query_hash.hex() and d["dev"] is True
+    assert out.is_file() and json.loads(sidecar_path(out).read_text())["types"] == ["uint256"]
+
+    # verify: a fake receipt fails without --allow-dev, passes with it
+    r = runner.invoke(app, ["verify", str(out), "--json"])
+    assert r.exit_code == 1 and json.loads(r.stdout)["verified"] is False
+    r = runner.invoke(app, ["verify", str(out), "--json", "--allow-dev"])
+    assert r.exit_code == 0, r.output
+    v = json.loads(r.stdout)
+    assert v["verified"] and v["rows"] == d["rows"] and v["query_hash"] == d["query_hash"]
+    r = runner.invoke(app, ["verify", str(out), "--allow-dev"])
+    assert r.exit_code == 0 and "verified" in r.stdout
+
+
+def test_cli_query_sql_table_default_receipt_path(env, tmp_path, monkeypatch):  # noqa: F811
+    monkeypatch.chdir(tmp_path)
+    h = env[0].history
+    sql = CAT["base_fee_and_gas"].sql
+    # the catalogue SQL starts with a `--` comment: `--` ends the options
+    r = runner.invoke(app, ["query", "--db", _db(env), "--dev", "--param", f"from_block={h.first_block}",
+                            "--param", f"to_block={h.first_block + 3}", "--", sql])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "queryHash" in r.stdout and "image ID" in r.stdout and "cycles" in r.stdout
+    saved = list((tmp_path / "receipts").glob("*.receipt"))
+    assert len(saved) == 1 and sidecar_path(saved[0]).is_file()
+    res = QueryResult.load(saved[0])
+    assert saved[0].name == res.query_hash.hex() + ".receipt"
+    assert res.verify(allow_dev=True).rows == res.rows
+
+
+def test_cli_explain(env):  # noqa: F811
+    name = "top_receivers"
+    r = runner.invoke(app, ["query", "--name", name, *_cli_params(params_for(env, name)), "--db", _db(env),
+                            "--explain"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "queryHash 0x" in r.stdout and "bloom" in r.stdout and "expected" in r.stdout
+
+
+def test_cli_bad_sql_exit_2_with_token(env):  # noqa: F811
+    r = runner.invoke(app, ["query", "SELECT value FROM storage\nWHERE address = 1 UNION SELECT 1",
+                            "--db", _db(env)])  # fmt: skip
+    assert r.exit_code == 2, r.output
+    assert "compile error" in r.output and "token" in r.output and "line" in r.output
+    r = runner.invoke(app, ["query", "SELECT nonsense_col FROM blocks WHERE block_number = 1", "--db", _db(env)])
+    assert r.exit_code == 2 and "nonsense_col" in r.output
+
+
+def test_cli_verify_rejects_a_tampered_journal(env, tmp_path):  # noqa: F811
+    name = "base_fee_and_gas"
+    out = tmp_path / "fee.receipt"
+    r = runner.invoke(app, ["query", "--name", name, *_cli_params(params_for(env, name)), "--db", _db(env),
+                            "--dev", "--json", "--out", str(out)])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    meta = json.loads(sidecar_path(out).read_text())
+    meta["types"] = ["uint256", "uint256"]  # a sidecar that does not fit the journal
+    sidecar_path(out).write_text(json.dumps(meta))
+    r = runner.invoke(app, ["verify", str(out), "--allow-dev"])
+    assert r.exit_code != 0
+
+
+# --- one real proof ----------------------------------------------------------------------------
+
+
+def _flip(b: bytes, i: int) -> bytes:
+    return b[:i] + bytes([b[i] ^ 1]) + b[i + 1:]
+
+
+@pytest.mark.slow
+def test_real_proof_of_the_cheapest_catalogue_query(cp, env, tmp_path):  # noqa: F811
+    params = params_for(env, CHEAPEST)
+    compiled = cp.compile(CAT[CHEAPEST], params=params)
+    started = time.perf_counter()
+    res = cp.prove(CAT[CHEAPEST], params=params)
+    wall = time.perf_counter() - started
+    print(f"\n{CHEAPEST}: real proof {res.proving_seconds:.1f}s (wall {wall:.1f}s), {res.cycles:,} cycles "
+          f"({res.user_cycles:,} user, {res.segments} segments), receipt {res.receipt_size:,} bytes")  # fmt: skip
+    assert not res.dev and not res.receipt.is_fake and res.receipt.kind == "composite"
+    assert res.rows == compiled.expected
+    j = res.verify()
+    assert j.rows == compiled.expected and j.query_hash == compiled.query_hash
+
+    # saved and loaded: verifies without --allow-dev
+    path = res.save(tmp_path / "real.receipt")
+    r = runner.invoke(app, ["verify", str(path), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["rows"] == [["0x" + compiled.expected[0][0].hex()]]
+
+    # a flipped journal byte (inside the code hash) fails
+    data = res.receipt.to_bytes()
+    k = data.find(res.journal)
+    assert k >= 0
+    bad_journal = _flip(data, k + len(res.journal) - 40)
+    with pytest.raises(VerificationError):
+        zkvm.verify(bad_journal, res.image_id)
+    # a flipped byte of the seal fails
+    i = len(data) // 2
+    if k <= i < k + len(res.journal):
+        i = k + len(res.journal) + 64
+    bad_seal = _flip(data, i)
+    with pytest.raises(VerificationError):
+        zkvm.verify(bad_seal, res.image_id)
+    # a result whose journal was altered after proving fails verify() as well
+    j2 = _flip(res.journal, len(res.journal) - 40)
+    forged = dataclasses.replace(res, journal=j2, rows=decode_journal(j2, compiled.plan.output_types).rows)
+    with pytest.raises(VerificationError):
+        forged.verify()
