@@ -16,13 +16,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -32,42 +29,8 @@ from coprocessor.devchain import Anvil, build_history
 from coprocessor.indexer import Indexer, IndexerConfig
 from coprocessor.store import Store
 
-
-class LatencyProxy:
-    """Forwards JSON-RPC to `upstream` after sleeping `latency` seconds per request."""
-
-    def __init__(self, upstream: str, latency: float):
-        http = httpx.Client(timeout=120, limits=httpx.Limits(max_connections=32))
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def setup(self):
-                super().setup()
-                # no Nagle: a response written in two parts must not wait for a delayed ACK
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                time.sleep(latency)
-                resp = http.post(upstream, content=body, headers={"content-type": "application/json"})
-                self.send_response(resp.status_code)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(resp.content)))
-                self.end_headers()
-                self.wfile.write(resp.content)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from indexer_faultproxy import FaultProxy, Faults  # noqa: E402  (a proxy with latency only)
 
 
 def web3_loop(url: str, last: int) -> float:
@@ -149,7 +112,7 @@ def main() -> int:
               f"{time.perf_counter() - t:.0f}s", file=sys.stderr)  # fmt: skip
         out["loopback"] = measure(node.url, last, cfg, web3_blocks=last + 1)
         if args.latency > 0:
-            proxy = LatencyProxy(node.url, args.latency / 1000)
+            proxy = FaultProxy(node.url, Faults(latency=args.latency / 1000))
             try:
                 out["latency"] = measure(proxy.url, last, cfg, web3_blocks=args.web3_blocks)
             finally:

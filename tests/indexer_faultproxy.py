@@ -29,6 +29,7 @@ class Faults:
     pdrop: float = 0.0
     pstall: float = 0.0
     stall_seconds: float = 3.0
+    latency: float = 0.0  # seconds added before forwarding each request (a remote node)
     corrupt: Corrupt | None = None
     seed: int = 0
     counts: dict = field(default_factory=lambda: {"429": 0, "500": 0, "drop": 0, "stall": 0, "ok": 0})
@@ -81,6 +82,8 @@ class FaultProxy:
                     self.close_connection = True
                     return
                 f.counts["ok"] += 1
+                if f.latency:
+                    time.sleep(f.latency)
                 resp = proxy.http.post(proxy.upstream, content=body,
                                        headers={"content-type": "application/json"})
                 content = resp.content
