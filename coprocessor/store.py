@@ -301,3 +301,30 @@ def arrow_table(table: str, columns: dict[str, list]) -> pa.Table:
 
 def table_names() -> Iterable[str]:
     return (*DATA_TABLES, "sync_state")
+
+
+def query_rows(view: str, columns: Sequence[tuple[str, str]], rows: Sequence[tuple], query: str) -> list[tuple]:
+    """Runs `query` in a scratch in-memory DuckDB over `rows` exposed as view `view`.
+
+    `columns` are (name, DuckDB type); a column typed BIGNUM or HUGEINT takes Python ints
+    (passed as decimal text, cast in the view). The view also has `__scan`, the row's position.
+    The query compiler's cross-check runs the user's SQL here (compiler/crosscheck.py).
+    """
+    data = {"__scan": pa.array(range(len(rows)), pa.uint64())}
+    casts = ['"__scan"']
+    for i, (name, typ) in enumerate(columns):
+        values = [r[i] for r in rows]
+        if typ in ("BIGNUM", "HUGEINT"):
+            data[f"c{i}"] = pa.array([None if v is None else str(v) for v in values], pa.string())
+        else:
+            data[f"c{i}"] = pa.array(values, {"BLOB": pa.binary(), "BOOLEAN": pa.bool_()}[typ])
+        casts.append(f"CAST(c{i} AS {typ}) AS {_q(name)}")
+    con = duckdb.connect(":memory:")
+    try:
+        con.register("__rows", pa.table(data))
+        con.execute(f"CREATE VIEW {_q(view)} AS SELECT {', '.join(casts)} FROM __rows")
+        return con.execute(query).fetchall()
+    except duckdb.Error as exc:
+        raise StoreError(f"query failed: {exc}") from exc
+    finally:
+        con.close()

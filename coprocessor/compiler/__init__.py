@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from coprocessor.compiler import crosscheck
 from coprocessor.compiler import expected as X
 from coprocessor.compiler import plan as P
 from coprocessor.compiler import schema as S
@@ -144,6 +145,7 @@ def compile(sql: str, *, params: dict | None = None, store=None, at_block: int |
         else:
             src_rows = X.scan_rows(store, plan, source)
         rows = X.evaluate(plan, src_rows)
+        crosscheck.check(rows, crosscheck.duckdb_rows(sql, params, plan, source, src_rows), sql)
         if with_witness:
             witness = W.build(store, plan, source, anchor, points)
             wbytes = witness.encode()

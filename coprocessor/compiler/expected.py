@@ -191,9 +191,9 @@ def _aggregate(spec, rows):
         s = sum(vals)
         if s >= U256:
             raise QueryEvaluationError("uint256 overflow in SUM")
-        if op == P.SUM:
-            return s
-        return s // len(vals) if vals else None  # floor, like Solidity
+        if not vals:
+            return None  # standard SQL (and DuckDB): SUM and AVG over no values are NULL
+        return s if op == P.SUM else s // len(vals)  # AVG floors, like Solidity
     if not vals:
         return None
     return min(vals) if op == P.MIN else max(vals)

@@ -123,8 +123,9 @@ def _matching_block(q) -> W.BlockItem:
 
 
 def _fails(guest, q, chain_id, w):
-    with pytest.raises(ExecutionError):
+    with pytest.raises(ExecutionError) as info:
         execute(guest, q, chain_id, witness=w)
+    print(f"guest failed: {str(info.value).splitlines()[0][:160]}")
 
 
 def test_untampered_witness_passes(guest, transfers, chain_id):
@@ -244,3 +245,124 @@ def test_dropped_transaction(guest, tx_query, chain_id):
     item = next(b for b in w.blocks if b.transactions)
     item.transactions.pop()
     _fails(guest, tx_query, chain_id, w)
+
+
+# --- more adversarial witnesses: the header chain, lists out of order, state items ----------------
+
+
+def _side_fork(header: bytes) -> bytes:
+    """A sibling of `header`: same parent and number, other contents, so another hash."""
+    fields = rlp.decode(header)
+    fields[12] = b"side fork"  # extraData
+    return rlp.encode(fields)
+
+
+@pytest.mark.parametrize("which", ["oldest", "middle", "anchor"])
+def test_header_from_a_side_fork(guest, transfers, chain_id, which):
+    w = _copy(transfers.witness)
+    i = {"oldest": 0, "middle": len(w.headers) // 2, "anchor": len(w.headers) - 1}[which]
+    w.headers[i] = _side_fork(w.headers[i])
+    assert keccak(w.headers[i]) != keccak(transfers.witness.headers[i])
+    _fails(guest, transfers, chain_id, w)
+
+
+def test_swapped_headers(guest, transfers, chain_id):
+    w = _copy(transfers.witness)
+    w.headers[3], w.headers[4] = w.headers[4], w.headers[3]
+    _fails(guest, transfers, chain_id, w)
+
+
+def test_missing_header(guest, transfers, chain_id):
+    w = _copy(transfers.witness)
+    w.headers.pop(len(w.headers) // 2)
+    _fails(guest, transfers, chain_id, w)
+
+
+def test_wrong_anchor_number(guest, transfers, chain_id):
+    w = _copy(transfers.witness)
+    w.anchor_number += 1
+    _fails(guest, transfers, chain_id, w)
+
+
+def _scanned(w: W.Witness, least: int = 1) -> list[W.BlockItem]:
+    out = [b for b in w.blocks if len(b.receipts) >= least]
+    assert out, f"want a scanned block with at least {least} receipts"
+    return out
+
+
+def test_reordered_receipts(guest, transfers, chain_id):
+    w = _copy(transfers.witness)
+    item = _scanned(w, 2)[0]
+    item.receipts[0], item.receipts[1] = item.receipts[1], item.receipts[0]
+    _fails(guest, transfers, chain_id, w)
+
+
+def test_receipts_of_another_block(guest, transfers, chain_id):
+    w = _copy(transfers.witness)
+    a, b = _scanned(w)[:2]
+    a.receipts, b.receipts = list(b.receipts), list(a.receipts)
+    _fails(guest, transfers, chain_id, w)
+
+
+def test_extra_receipt(guest, transfers, chain_id):
+    w = _copy(transfers.witness)
+    item = _scanned(w)[0]
+    item.receipts.append(item.receipts[-1])
+    _fails(guest, transfers, chain_id, w)
+
+
+def test_mislabelled_block_item(guest, transfers, chain_id):
+    w = _copy(transfers.witness)
+    w.blocks[1].number += 1  # two items claim the same block, one block has none
+    _fails(guest, transfers, chain_id, w)
+
+
+def test_extra_block_item(guest, transfers, chain_id):
+    w = _copy(transfers.witness)
+    w.blocks.append(W.BlockItem(transfers.plan.last_block + 1, W.MODE_BLOOM_SKIP))
+    _fails(guest, transfers, chain_id, w)
+
+
+def test_swapped_transactions(guest, tx_query, chain_id):
+    w = _copy(tx_query.witness)
+    item = next(b for b in w.blocks if len(b.transactions) >= 2)
+    item.transactions[0], item.transactions[1] = item.transactions[1], item.transactions[0]
+    _fails(guest, tx_query, chain_id, w)
+
+
+@pytest.fixture(scope="module")
+def balances(env):  # noqa: F811
+    q = run(env, "eth_balance_every_kth_block", params_for(env, "eth_balance_every_kth_block"))
+    assert len(q.witness.state) >= 3
+    return q
+
+
+def test_account_proof_of_another_block(guest, balances, chain_id):
+    w = _copy(balances.witness)
+    s0, s1 = w.state[0], w.state[1]
+    assert s0.block != s1.block and s0.account_proof != s1.account_proof
+    s0.account_proof, s1.account_proof = s1.account_proof, s0.account_proof
+    _fails(guest, balances, chain_id, w)
+
+
+def test_dropped_state_item(guest, balances, chain_id):
+    w = _copy(balances.witness)
+    w.state.pop(1)
+    _fails(guest, balances, chain_id, w)
+
+
+def test_storage_proof_for_another_slot(guest, env, chain_id):  # noqa: F811
+    q = run(env, "erc20_balance_at_block", params_for(env, "erc20_balance_at_block"))
+    w = _copy(q.witness)
+    slot, nodes = w.state[0].slots[0]
+    w.state[0].slots[0] = (_flip(slot, 31), nodes)
+    _fails(guest, q, chain_id, w)
+
+
+def test_witness_for_a_wider_plan(guest, env, chain_id):  # noqa: F811
+    """A plan that does not match the witness: one block more than the witness covers."""
+    p = params_for(env, "transfer_volume_into_account")
+    narrow = run(env, "transfer_volume_into_account", {**p, "to_block": p["to_block"] - 1})
+    wide = run(env, "transfer_volume_into_account", p)
+    with pytest.raises(ExecutionError):
+        execute(guest, wide, chain_id, witness=narrow.witness)

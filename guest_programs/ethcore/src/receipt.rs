@@ -157,6 +157,19 @@ impl Receipt {
     /// Decode a consensus-encoded receipt; its stored bloom must equal the
     /// bloom recomputed from its logs.
     pub fn decode_consensus(raw: &[u8]) -> Result<Self> {
+        let (rec, bloom) = Self::decode_with_stored_bloom(raw)?;
+        if rec.bloom() != bloom {
+            return Err(Error::Mismatch(Commitment::LogsBloom));
+        }
+        Ok(rec)
+    }
+
+    /// Decode a consensus-encoded receipt and return the bloom it stores,
+    /// *without* recomputing it (a bloom costs 3 hashes per address and
+    /// topic). For callers that commit to `raw` itself, e.g. by rebuilding
+    /// receiptsRoot from the raw bytes: the logs read are then exactly the
+    /// block's, whatever the bloom says.
+    pub fn decode_with_stored_bloom(raw: &[u8]) -> Result<(Self, Bloom)> {
         let first = *raw.first().ok_or(Error::EmptyEnvelope)?;
         let (tx_type, body) = if first >= 0xc0 {
             (0, raw)
@@ -179,10 +192,7 @@ impl Receipt {
             cumulative_gas_used,
             logs,
         };
-        if rec.bloom() != bloom {
-            return Err(Error::Mismatch(Commitment::LogsBloom));
-        }
-        Ok(rec)
+        Ok((rec, bloom))
     }
 
     /// Decode one eth/69 network receipt `rlp([type, status, cumulative_gas_used, logs])`.

@@ -159,10 +159,10 @@ fn aggregate(op: u64, e: &Option<Expr>, rows: &[&Vec<Value>]) -> Result<Value> {
                     _ => return Err(Error::Eval("SUM of a non-uint")),
                 }
             }
-            if op == plan::SUM {
+            if vals.is_empty() {
+                Value::Null // standard SQL: SUM and AVG over no values are NULL
+            } else if op == plan::SUM {
                 Value::Uint(s)
-            } else if vals.is_empty() {
-                Value::Null
             } else {
                 Value::Uint(s / U256::from(vals.len() as u64))
             }
@@ -364,7 +364,7 @@ mod tests {
             run(&p, vec![vec![Value::Null]]).unwrap(),
             vec![vec![Value::Null]]
         );
-        // SUM overflow is an error, an empty SUM is 0, an empty AVG/MAX is NULL
+        // SUM overflow is an error; an empty SUM, AVG or MAX is NULL (standard SQL)
         let mut p = plain(
             vec![Expr::Agg(0), Expr::Agg(1), Expr::Agg(2)],
             vec![1, 1, 1],
@@ -377,7 +377,7 @@ mod tests {
         assert!(run(&p, vec![vec![Value::Uint(U256::MAX)], vec![u(1)]]).is_err());
         assert_eq!(
             run(&p, vec![]).unwrap(),
-            vec![vec![u(0), Value::Null, Value::Null]]
+            vec![vec![Value::Null, Value::Null, Value::Null]]
         );
         assert_eq!(
             run(&p, vec![vec![u(3)], vec![Value::Null], vec![u(4)]]).unwrap(),

@@ -1,0 +1,126 @@
+"""The expected result computed a second way: the user's SQL itself, run by DuckDB.
+
+`expected.evaluate` (the guest's exact semantics in Python) gives the expected rows. This
+module runs the *same SQL* on DuckDB over the same source rows (in-range rows of the table, or
+the proven state points) and `check` compares the two: any difference is a bug in the
+compiler, the reference evaluator or the dialect's semantics, and raises ResultMismatchError
+(loudly, before anything is proven).
+
+The SQL is rewritten only where the dialect's defined semantics differ from DuckDB's
+defaults (PLAN.md "Evaluation"):
+- parameters, 0x literals and mapping_slot(...) become DuckDB constants;
+- `/` floors and AVG is floor(SUM / COUNT): both become integer division `//`;
+- NULL sorts first (ASC) / last (DESC), ties are broken by the whole output row, and an
+  aggregated query without ORDER BY is sorted by its output row; a plain scan keeps scan order.
+
+uint256 columns are HUGEINT when every value fits (exact `*`, `//`, `%`, and DuckDB raises
+on overflow) and BIGNUM otherwise, where DuckDB computes `*`, `//`, `%` in DOUBLE: such
+results come back as floats and are compared within double precision (the exact value is
+the reference evaluator's). See store.py for BIGNUM's exact operations.
+"""
+
+from __future__ import annotations
+
+import sqlglot
+from sqlglot import exp
+
+from coprocessor.compiler import plan as P
+from coprocessor.compiler import schema as S
+from coprocessor.compiler.lower import READ, _const_value, _Ctx
+from coprocessor.errors import ResultMismatchError, StoreError
+from coprocessor.store import query_rows
+
+_HUGEINT_MAX = 2**127 - 1
+_BYTES_TYPES = (S.ADDRESS, S.BYTES32, S.BYTES)
+
+
+def _constant(v) -> exp.Expression:
+    if isinstance(v, bool):
+        return exp.true() if v else exp.false()
+    if isinstance(v, int):
+        return exp.Literal.number(v)  # DuckDB types integer literals beyond HUGEINT as BIGNUM
+    return exp.func("unhex", exp.Literal.string(v.hex()))
+
+
+def _rewrite(sql: str, params: dict, plan: P.QueryPlan) -> str:
+    ctx = _Ctx(sql)
+    tree = sqlglot.parse_one(sql, read=READ)  # lower() accepted it: it is one plain SELECT
+    for node in list(tree.walk()):  # the original nodes only (not the constants put in)
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "mapping_slot":
+            args = [_const_value(a, ctx, params)[0] for a in node.expressions]
+            node.replace(_constant(S.mapping_slot(args[0], *args[1:])))
+        elif isinstance(node, (exp.Placeholder, exp.HexString)) or (
+                isinstance(node, exp.Literal) and node.is_string):
+            node.replace(_constant(_const_value(node, ctx, params)[0]))
+    for node in list(tree.find_all(exp.Avg)):
+        node.replace(exp.IntDiv(this=exp.Sum(this=node.this.copy()), expression=exp.Count(this=node.this.copy())))
+    for node in list(tree.find_all(exp.Div)):
+        node.replace(exp.IntDiv(this=node.this.copy(), expression=node.expression.copy()))
+    order = tree.args.get("order")
+    for o in order.expressions if order else []:
+        o.set("nulls_first", not o.args.get("desc"))
+    if order or plan.aggregates or plan.group_by:
+        ties = [exp.Ordered(this=exp.Literal.number(i + 1), nulls_first=True) for i in range(len(plan.select))]
+        tree = tree.order_by(*ties, append=True, copy=False)
+    else:
+        tree = tree.order_by(exp.column("__scan"), copy=False)
+    return tree.sql(dialect="duckdb")
+
+
+def _columns(source: S.Source, rows: list[tuple], bignum: bool) -> tuple[list, list[tuple]]:
+    cols, idx = [], []
+    names = [(c.name, i) for i, c in enumerate(source.columns)]
+    names += [(alias, i) for (kind, alias), i in S.ALIASES.items() if kind == source.kind]
+    for name, i in names:
+        t = source.columns[i].type
+        if t == S.UINT:
+            fits = all(r[i] is None or r[i] <= _HUGEINT_MAX for r in rows)
+            typ = "HUGEINT" if fits and not bignum else "BIGNUM"
+        else:
+            typ = "BLOB" if t in _BYTES_TYPES else "BOOLEAN"
+        cols.append((name, typ))
+        idx.append(i)
+    return cols, [tuple(r[i] for i in idx) for r in rows]
+
+
+def _convert(row: tuple, types: tuple[int, ...]) -> tuple:
+    out = []
+    for v, t in zip(row, types):
+        if v is not None and t == S.UINT and isinstance(v, str):
+            v = int(v)
+        elif v is not None and t in _BYTES_TYPES:
+            v = bytes(v)
+        out.append(v)
+    return tuple(out)
+
+
+def duckdb_rows(sql: str, params: dict | None, plan: P.QueryPlan, source: S.Source,
+                src_rows: list[tuple]) -> list[tuple]:  # fmt: skip
+    """The query's answer according to DuckDB (uint as int, or float where DuckDB used DOUBLE)."""
+    query = _rewrite(sql, params or {}, plan)
+    try:
+        cols, rows = _columns(source, src_rows, bignum=False)
+        got = query_rows(source.name, cols, rows, query)
+    except StoreError as exc:
+        if "Overflow" not in str(exc):
+            raise ResultMismatchError(f"bug: DuckDB cannot run the compiled query: {exc}\n{query}") from exc
+        cols, rows = _columns(source, src_rows, bignum=True)  # past HUGEINT: BIGNUM (DOUBLE for * // %)
+        got = query_rows(source.name, cols, rows, query)
+    return [_convert(r, plan.output_types) for r in got]
+
+
+def _same(expected, got) -> bool:
+    if isinstance(got, float) and isinstance(expected, int) and not isinstance(expected, bool):
+        return abs(got - expected) <= 1 + abs(expected) * 1e-9  # DuckDB's DOUBLE for BIGNUM * // %
+    return type(expected) is type(got) and expected == got
+
+
+def check(expected: list[tuple], duck: list[tuple], sql: str) -> None:
+    """Raises ResultMismatchError unless DuckDB's rows equal the reference evaluator's."""
+    if len(expected) != len(duck):
+        raise ResultMismatchError(f"bug: the compiler expects {len(expected)} row(s), DuckDB's SQL answer "
+                                  f"has {len(duck)}:\n{sql}")  # fmt: skip
+    for k, (e, d) in enumerate(zip(expected, duck)):
+        if len(e) != len(d) or not all(_same(a, b) for a, b in zip(e, d)):
+            raise ResultMismatchError(f"bug: row {k} differs: the compiler expects {e!r}, DuckDB says "
+                                      f"{d!r}:\n{sql}")  # fmt: skip
