@@ -89,3 +89,37 @@ def test_a_difference_is_reported_loudly():
         check([(2**200 + 7,)], duck, sql)
     with pytest.raises(ResultMismatchError, match="expects 2 row.*has 1"):
         check([(2**200 + 6,), (1,)], duck, sql)
+
+
+@st.composite
+def log_rows(draw):
+    """logs rows: block_number, tx_index, log_index, address, topic0..topic3 (NULL when absent), data."""
+    rows, log = [], 0
+    topics = st.sampled_from([bytes(32), b"\x01" * 32, b"\xff" * 32])
+    for n in range(5, 5 + draw(st.integers(0, 4))):
+        for _ in range(draw(st.integers(0, 4))):
+            k = draw(st.integers(0, 4))
+            ts = [draw(topics) for _ in range(k)] + [None] * (4 - k)
+            rows.append((n, draw(st.integers(0, 3)), log, draw(st.sampled_from(ADDRS)), *ts,
+                         draw(st.binary(max_size=40))))  # fmt: skip
+            log += 1
+    return rows
+
+
+LOG_QUERIES = [
+    "SELECT topic3, COUNT(*) AS n, MIN(data) AS d FROM logs WHERE block_number BETWEEN 5 AND 8 GROUP BY topic3",
+    "SELECT block_number, log_index, topic1 FROM logs WHERE block_number BETWEEN 5 AND 8 AND "
+    "(topic1 = :t OR topic2 <> :t) ORDER BY topic1 DESC, log_index LIMIT 4",
+    "SELECT address, COUNT(topic2) AS with_topic2, COUNT(DISTINCT topic0) AS kinds FROM logs "
+    "WHERE block_number BETWEEN 5 AND 8 AND NOT topic0 IN (:t, :u) GROUP BY address ORDER BY kinds",
+    "SELECT data, tx_index FROM logs WHERE block_number BETWEEN 5 AND 8 AND data >= :d",
+]
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=log_rows(), q=st.sampled_from(LOG_QUERIES), t=st.sampled_from([bytes(32), b"\x01" * 32]),
+       u=st.sampled_from([b"\x01" * 32, b"\xff" * 32]), d=st.binary(max_size=3))  # fmt: skip
+def test_duckdb_agrees_on_nulls_and_bytes(rows, q, t, u, d):
+    params = {"t": t, "u": u, "d": d}
+    cq = compile(q, params=params)
+    check(evaluate(cq.plan, rows), duckdb_rows(q, params, cq.plan, cq.source, rows), q)
