@@ -100,7 +100,9 @@ class RpcClient:
         with self._lock:
             return next(self._ids)
 
-    def _post(self, payload: Any, what: str) -> Any:
+    def _post(self, payload: Any, what: str, *, raw: bool = False) -> Any:
+        """POSTs with retries; the parsed response, or with `raw` the body bytes
+        unparsed when it is a JSON array (a batch response), else parsed."""
         body = orjson.dumps(payload)
         last = "no attempt"
         for attempt in range(self.retry.max_retries + 1):
@@ -115,6 +117,8 @@ class RpcClient:
                     raise _Retry(f"HTTP {status}", float(ra) if ra and ra.isdigit() else None)
                 if status == 413:
                     raise RangeTooLargeError(f"{what}: HTTP 413 request too large", method=what)
+                if raw and status < 400 and resp.content.lstrip()[:1] == b"[":
+                    return resp.content
                 try:
                     data = orjson.loads(resp.content)
                 except orjson.JSONDecodeError as exc:
@@ -170,29 +174,66 @@ class RpcClient:
         """Results of several calls sent as one JSON-RPC batch, in order."""
         if not calls:
             return []
-        what = f"batch of {len(calls)} ({calls[0][0]}...)"
+        return self._batch(calls, None)
+
+    def batch_raw(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> "RawBatch":
+        """Sends several calls as one JSON-RPC batch and returns the response *unparsed*
+        with the request id of each call (for a consumer that parses it natively).
+
+        Transport faults are retried as for `batch`. `RawBatch.results()` gives what
+        `batch` would have returned for the same calls from this response (parsing it,
+        retrying items that were rate-limited or dropped, raising item errors).
+        """
+        if not calls:
+            raise InvalidArgument("batch_raw needs at least one call")
+        ids = {self._next_id(): i for i in range(len(calls))}
+        data = self._post(self._payload(calls, ids), self._what(calls), raw=True)
+        return RawBatch(self, list(calls), ids, data)
+
+    @staticmethod
+    def _what(calls) -> str:
+        return f"batch of {len(calls)} ({calls[0][0]}...)"
+
+    @staticmethod
+    def _payload(calls, ids: dict[int, int]) -> list:
+        return [{"jsonrpc": "2.0", "id": rid, "method": calls[i][0],
+                 "params": list(calls[i][1])} for rid, i in ids.items()]  # fmt: skip
+
+    def _batch(self, calls, first: tuple[dict[int, int], Any] | None) -> list[Any]:
+        """`batch`, optionally starting from an already received response (`first`)."""
+        what = self._what(calls)
         pending = list(range(len(calls)))
         results: list[Any] = [None] * len(calls)
         for attempt in range(self.retry.max_retries + 1):
-            ids = {self._next_id(): i for i in pending}
-            payload = [{"jsonrpc": "2.0", "id": rid, "method": calls[i][0],
-                        "params": list(calls[i][1])} for rid, i in ids.items()]  # fmt: skip
-            data = self._post(payload, what)
-            if not isinstance(data, list):
-                raise RpcError(f"{what}: expected a batch response, got {str(data)[:200]}")
-            retry = []
-            for item in data:
-                i = ids.pop(item.get("id"), None) if isinstance(item, dict) else None
-                if i is None:
-                    continue
-                err = item.get("error")
-                if err is not None:
-                    if err.get("code") in _RATE_LIMIT_CODES and not _too_large(str(err)):
-                        retry.append(i)
+            if attempt == 0 and first is not None:
+                ids, data = first
+                ids = dict(ids)
+                if isinstance(data, (bytes, bytearray)):
+                    try:
+                        data = orjson.loads(data)
+                    except orjson.JSONDecodeError:
+                        data = None  # unparseable: retried below like a dropped batch
+            else:
+                ids = {self._next_id(): i for i in pending}
+                data = self._post(self._payload(calls, ids), what)
+            if data is None:
+                retry = list(ids.values())
+            else:
+                if not isinstance(data, list):
+                    raise RpcError(f"{what}: expected a batch response, got {str(data)[:200]}")
+                retry = []
+                for item in data:
+                    i = ids.pop(item.get("id"), None) if isinstance(item, dict) else None
+                    if i is None:
                         continue
-                    raise self._item_error(err, calls[i][0])
-                results[i] = item.get("result")
-            retry.extend(ids.values())  # items the node silently dropped
+                    err = item.get("error")
+                    if err is not None:
+                        if err.get("code") in _RATE_LIMIT_CODES and not _too_large(str(err)):
+                            retry.append(i)
+                            continue
+                        raise self._item_error(err, calls[i][0])
+                    results[i] = item.get("result")
+                retry.extend(ids.values())  # items the node silently dropped
             if not retry:
                 return results
             pending = sorted(retry)
@@ -211,3 +252,25 @@ class RpcClient:
     def get_block(self, number: int | str, full: bool = True) -> dict | None:
         tag = hex(number) if isinstance(number, int) else number
         return self.call("eth_getBlockByNumber", [tag, full])
+
+
+@dataclass
+class RawBatch:
+    """A batch response as received: `body` (bytes of a JSON array, or the already parsed
+    response when it was not an array) and `ids`, the request id of each call in order."""
+
+    client: RpcClient
+    calls: list
+    id_of: dict[int, int]  # request id -> call position
+    body: Any
+
+    @property
+    def ids(self) -> list[int]:
+        out = [0] * len(self.calls)
+        for rid, i in self.id_of.items():
+            out[i] = rid
+        return out
+
+    def results(self) -> list[Any]:
+        """What `RpcClient.batch(calls)` returns, starting from this response."""
+        return self.client._batch(self.calls, (self.id_of, self.body))

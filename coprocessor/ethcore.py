@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import rlp
 
 from coprocessor.errors import EthDataError, InvalidArgument
-from coprocessor.zkvm import run_ethcore
+from coprocessor.zkvm import run_ethcore, run_ingest_blocks
 
 # Command numbers of ethcore::ops (guest_programs/ethcore/src/ops.rs).
 HEADER_HASH = 1
@@ -197,9 +197,27 @@ def bloom_proves_absent(bloom: bytes, address: bytes, topic: bytes) -> bool:
     return _int(flag) == 1
 
 
+def ingest_blocks(body: bytes, first: int, block_ids: Sequence[int],
+                  receipt_ids: Sequence[int] = ()) -> bytes | None:  # fmt: skip
+    """The indexer's fast path, host only: blocks first.. validated straight from a JSON-RPC
+    batch response `body` (the results with request ids `block_ids`, and `receipt_ids` for
+    eth_getBlockReceipts, empty when receipts are not indexed).
+
+    Returns the rows as column buffers (layout in native/risc0-py/src/ingest.rs), or None
+    when the fast path declines: a check failed or the JSON is not in the canonical shape
+    it accepts. The indexer's Python path (the reference) then decides on the same data.
+    """
+    spec = command(first, list(block_ids), list(receipt_ids))
+    try:
+        return run_ingest_blocks(bytes(body), spec)
+    except EthDataError:
+        return None
+
+
 __all__ = [
     "Account", "EthDataError", "HeaderInfo", "Transaction", "bloom_proves_absent", "command",
-    "decode_header", "decode_transaction", "header_hash", "ordered_trie_root", "receipts_root",
+    "decode_header", "decode_transaction", "header_hash", "ingest_blocks", "ordered_trie_root",
+    "receipts_root",
     "transactions_root", "verify_account_proof", "verify_account_storage", "verify_chain",
     "verify_storage_proof", "withdrawals_root",
 ]  # fmt: skip

@@ -22,6 +22,7 @@ from coprocessor import zkvm
 from coprocessor.compiler import CatalogueQuery, CompiledQuery, catalogue
 from coprocessor.compiler import compile as compile_sql
 from coprocessor.compiler import schema as S
+from coprocessor.compiler import witness as W
 from coprocessor.compiler.journal import JOURNAL_VERSION, Journal, decode_journal, guest_input
 from coprocessor.errors import (
     CompileError,
@@ -297,7 +298,8 @@ class Coprocessor:
         if self.chain_id is None:
             raise InvalidArgument("no chain id: the index is empty and no rpc was given (pass chain_id=)")
         program = self.program
-        receipt = zkvm.prove(program, guest_input(compiled, self.chain_id), dev=dev, segment_po2=segment_po2)
+        receipt = zkvm.prove(program, guest_input(compiled, self.chain_id), dev=dev, segment_po2=segment_po2,
+                             keccak_po2=zkvm.keccak_po2_for(W.keccak_permutations(compiled.witness)))
         j = check_journal(compiled, self.chain_id, receipt.journal)
         st = receipt.stats
         return QueryResult(j.rows, list(compiled.columns), list(compiled.column_types), j.query_hash,

@@ -55,7 +55,7 @@ int32_t r0_execute(const uint8_t *blob, size_t blob_len, const uint8_t *input, s
                    uint64_t *out_total_cycles, uint64_t *out_user_cycles, uint64_t *out_segments,
                    char **err);
 int32_t r0_prove(const uint8_t *blob, size_t blob_len, const uint8_t *input, size_t input_len,
-                 uint32_t segment_po2, uint64_t max_cycles, uint32_t kind, uint32_t dev,
+                 uint32_t segment_po2, uint64_t max_cycles, uint32_t keccak_po2, uint32_t kind, uint32_t dev,
                  uint8_t **out_receipt, size_t *out_receipt_len,
                  uint64_t *out_total_cycles, uint64_t *out_user_cycles, uint64_t *out_segments,
                  char **err);
@@ -66,6 +66,8 @@ int32_t r0_verify(const uint8_t *receipt, size_t receipt_len, const uint8_t *ima
                   uint32_t allow_dev, uint8_t **out_journal, size_t *out_journal_len, char **err);
 int32_t r0_ethcore(const uint8_t *command, size_t command_len,
                    uint8_t **out, size_t *out_len, char **err);
+int32_t r0_ingest_blocks(const uint8_t *body, size_t body_len, const uint8_t *spec, size_t spec_len,
+                         uint8_t **out, size_t *out_len, char **err);
 void r0_free_bytes(uint8_t *ptr, size_t len);
 void r0_free_string(char *ptr);
 """
@@ -293,8 +295,16 @@ def prove(
     dev: bool = False,
     segment_po2: int | None = DEFAULT_PROVE_SEGMENT_PO2,
     max_cycles: int | None = None,
+    keccak_po2: int | None = None,
 ) -> Receipt:
-    """Proves a guest's execution. `dev=True` makes a fake receipt (no proof) for fast tests."""
+    """Proves a guest's execution. `dev=True` makes a fake receipt (no proof) for fast tests.
+
+    `keccak_po2` (14..18, None: RISC Zero's 17) sizes the keccak-accelerator batches: each
+    costs a keccak-circuit proof of 2^po2 rows and holds 2^po2 / 200 permutations. A guest
+    that hashes little proves several times faster with 14 (see `keccak_po2_for`).
+    """
+    if keccak_po2 is not None and (not isinstance(keccak_po2, int) or not 14 <= keccak_po2 <= 18):
+        raise InvalidArgument(f"keccak_po2 must be an int in [14, 18], got {keccak_po2!r}")
     if kind not in _KIND_CODES:
         raise InvalidArgument(f"kind must be one of {sorted(_KIND_CODES)}, got {kind!r}")
     data = _as_bytes(input, "input")
@@ -303,13 +313,27 @@ def prove(
     started = time.perf_counter()
     status = _lib().r0_prove(
         program.blob, len(program.blob), data, len(data), _po2(segment_po2),
-        _cycle_limit(max_cycles), _KIND_CODES[kind], int(bool(dev)), out, length, total, user, segments, call.err,
+        _cycle_limit(max_cycles), keccak_po2 or 0, _KIND_CODES[kind], int(bool(dev)), out, length, total, user,
+        segments, call.err,
     )  # fmt: skip
     seconds = time.perf_counter() - started
     call.check(status)
     receipt = Receipt.from_bytes(_Call.take(out, length))
     stats = ProofStats(total[0], user[0], segments[0], seconds)
     return Receipt(data=receipt.data, journal=receipt.journal, kind=receipt.kind, stats=stats)
+
+
+KECCAK_PERMUTE_ROWS = 200  # rows of the keccak circuit per permutation (risc0-circuit-keccak)
+
+
+def keccak_po2_for(permutations: int) -> int:
+    """The smallest keccak batch (po2 14..17) holding `permutations` with room to spare: one
+    batch proof instead of a 2^17-row one for guests that hash little; 17 (RISC Zero's default)
+    once several batches would be needed anyway."""
+    for po2 in range(14, 17):
+        if permutations * 5 // 4 <= (1 << po2) // KECCAK_PERMUTE_ROWS:
+            return po2
+    return 17
 
 
 def verify(receipt: Receipt | bytes, image_id: bytes, *, allow_dev: bool = False) -> bytes:
@@ -336,4 +360,13 @@ def run_ethcore(command: bytes) -> bytes:
     command = _as_bytes(command, "command")
     out, length, call = _ffi.new("uint8_t **"), _ffi.new("size_t *"), _Call()
     call.check(_lib().r0_ethcore(command, len(command), out, length, call.err))
+    return _Call.take(out, length)
+
+
+def run_ingest_blocks(body: bytes, spec: bytes) -> bytes:
+    """The indexer's native fast path (`r0_ingest_blocks`): a JSON-RPC batch response in,
+    validated table columns out. EthDataError means "not taken" (the caller's reference
+    path decides); typed wrapper: `coprocessor.ethcore.ingest_blocks`."""
+    out, length, call = _ffi.new("uint8_t **"), _ffi.new("size_t *"), _Call()
+    call.check(_lib().r0_ingest_blocks(body, len(body), spec, len(spec), out, length, call.err))
     return _Call.take(out, length)

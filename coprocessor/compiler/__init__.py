@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from coprocessor import zkvm
 from coprocessor.compiler import crosscheck
 from coprocessor.compiler import expected as X
 from coprocessor.compiler import plan as P
@@ -76,9 +77,12 @@ class CompiledQuery:
                 lines.append(f"  {k:<24} {v}")
             est = W.estimate_cycles(self.witness)
             lines.append("estimated guest cycles (header 25k, account proof 78k, storage proof 67k, "
-                         "receipt ~150k, transaction ~150k assumed)")  # fmt: skip
+                         "receipt ~35k, transaction ~30k assumed)")  # fmt: skip
             for k, v in est.items():
                 lines.append(f"  {k:<24} {v:,}")
+            perms = W.keccak_permutations(self.witness)
+            lines.append(f"keccak    ~{perms:,} permutations: accelerator batches of 2^{zkvm.keccak_po2_for(perms)} "
+                         "rows when proving")  # fmt: skip
             if p.source[0] == S.SRC_TRANSACTIONS and 4 in _used_cols(p):
                 n_tx = self.witness.counts()["transactions"]
                 lines.append(f"  (+ one sender recovery, ~{W.CYCLES['sender']:,} cycles, per transaction "

@@ -8,14 +8,16 @@ before touching the collector, so nothing of a bad block is kept.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 
+import pyarrow as pa
 from eth_hash.auto import keccak
 
 from coprocessor import ethcore
-from coprocessor.errors import EthDataError, InvalidArgument, InvalidBlockError
+from coprocessor.errors import EthDataError, InternalError, InvalidArgument, InvalidBlockError
 from coprocessor.indexer import encode
-from coprocessor.store import DATA_TABLES, TABLES, arrow_table
+from coprocessor.store import ARROW_SCHEMAS, DATA_TABLES, TABLES, arrow_table
 from coprocessor.types import Tracked, parse_slot
 from coprocessor.types import hex_bytes as hb
 from coprocessor.types import hex_int as hi
@@ -36,10 +38,12 @@ def _opt(tx: dict, key: str) -> int | None:
 
 @dataclass
 class Rows:
-    """Columns of every table for a run of blocks, appended block by block."""
+    """Columns of every table for a run of blocks, appended block by block (`cols`, Python
+    lists) or as whole Arrow tables from the native path (`parts`)."""
 
     cols: dict[str, dict[str, list]] = field(
         default_factory=lambda: {t: {c: [] for c, _ in TABLES[t]} for t in DATA_TABLES})
+    parts: list[dict[str, pa.Table]] = field(default_factory=list)
     first: int | None = None
     last: int | None = None
     parent_hash: bytes | None = None  # parentHash of `first`
@@ -47,21 +51,109 @@ class Rows:
     blocks: int = 0
 
     def rows(self) -> int:
-        return sum(len(next(iter(c.values()))) for c in self.cols.values())
+        return sum(len(next(iter(c.values()))) for c in self.cols.values()) + sum(
+            t.num_rows for part in self.parts for t in part.values())
 
     def extend(self, other: "Rows") -> None:
         if other.blocks == 0:
             return
-        for t, cols in other.cols.items():
-            for c, values in cols.items():
-                self.cols[t][c].extend(values)
+        if self.blocks and any(self.cols[t][c] for t in DATA_TABLES for c in self.cols[t]):
+            # keep row order: what is in `cols` so far becomes a part before other's rows
+            self.parts.append(self._col_tables())
+            self.cols = Rows().cols
+        self.parts.extend(other.parts)
+        if any(other.cols[t][c] for t in DATA_TABLES for c in other.cols[t]):
+            self.parts.append(other._col_tables())
         if self.first is None:
             self.first, self.parent_hash = other.first, other.parent_hash
         self.last, self.last_hash = other.last, other.last_hash
         self.blocks += other.blocks
 
-    def tables(self):
+    def _col_tables(self) -> dict[str, pa.Table]:
         return {t: arrow_table(t, self.cols[t]) for t in DATA_TABLES}
+
+    def tables(self) -> dict[str, pa.Table]:
+        if not self.parts:
+            return self._col_tables()
+        parts = [*self.parts, self._col_tables()]
+        return {t: pa.concat_tables([p[t] for p in parts if t in p and p[t].num_rows])
+                if any(t in p and p[t].num_rows for p in parts) else ARROW_SCHEMAS[t].empty_table()
+                for t in DATA_TABLES}  # fmt: skip
+
+
+_KINDS = {0: pa.uint64(), 1: pa.binary(), 2: pa.string()}
+
+
+def native_tables(buf: bytes) -> dict[str, pa.Table]:
+    """Arrow tables (store schemas) from the column buffers of `ethcore.ingest_blocks`
+    (layout in native/risc0-py/src/ingest.rs); the buffers are wrapped, not copied."""
+    mv = memoryview(buf)
+    pos = 0
+
+    def take(fmt: str):
+        nonlocal pos
+        v = struct.unpack_from(fmt, buf, pos)
+        pos += struct.calcsize(fmt)
+        return v
+
+    def name() -> str:
+        nonlocal pos
+        (n,) = take("<H")
+        pos += n
+        return bytes(mv[pos - n : pos]).decode()
+
+    def buffer(size: int) -> pa.Buffer:
+        nonlocal pos
+        b = pa.py_buffer(mv[pos : pos + size])
+        pos += -(-size // 8) * 8
+        return b
+
+    out = {}
+    (ntables,) = take("<I")
+    for _ in range(ntables):
+        table = name()
+        rows, ncols = take("<II")
+        schema = ARROW_SCHEMAS[table]
+        arrays = []
+        for k in range(ncols):
+            col = name()
+            kind, has_validity = take("<BB")
+            pos = -(-pos // 8) * 8
+            validity = buffer(-(-rows // 8)) if has_validity else None
+            if kind == 0:
+                arr = pa.Array.from_buffers(pa.uint64(), rows, [validity, buffer(rows * 8)])
+            else:
+                offsets = buffer((rows + 1) * 4)
+                (size,) = take("<Q")
+                arr = pa.Array.from_buffers(_KINDS[kind], rows, [validity, offsets, buffer(size)])
+            field_ = schema.field(k)
+            if field_.name != col:
+                raise InternalError(f"native rows: {table} column {k} is {col}, expected {field_.name}")
+            if arr.type != field_.type:
+                arr = arr.cast(field_.type)
+            arrays.append(arr)
+        out[table] = pa.Table.from_arrays(arrays, schema=schema)
+    return out
+
+
+def ingest_native(body: bytes, first: int, block_ids: list[int], receipt_ids: list[int]) -> Rows | None:
+    """Blocks first.. validated natively from a batch response body (see
+    `ethcore.ingest_blocks`); None when the native path declines (the caller then runs
+    `ingest_block` on the parsed response, which decides)."""
+    buf = ethcore.ingest_blocks(body, first, block_ids, receipt_ids)
+    if buf is None:
+        return None
+    tables = native_tables(buf)
+    blocks = tables["blocks"]
+    rows = Rows()
+    rows.parts.append(tables)
+    rows.blocks = blocks.num_rows
+    if rows.blocks != len(block_ids):
+        raise InternalError(f"native rows: {rows.blocks} blocks for {len(block_ids)} requested")
+    rows.first, rows.last = first, first + rows.blocks - 1
+    rows.parent_hash = blocks.column("parent_hash")[0].as_py()
+    rows.last_hash = blocks.column("hash")[rows.blocks - 1].as_py()
+    return rows
 
 
 def _fail(n: int, check: str, detail: str = "") -> InvalidBlockError:

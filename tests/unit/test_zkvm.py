@@ -16,6 +16,7 @@ from coprocessor.zkvm import (
     Receipt,
     execute,
     image_id_of,
+    keccak_po2_for,
     prove,
     recorded_image_ids,
     verify,
@@ -187,3 +188,36 @@ def test_cycle_limit_stops_the_guest_with_execution_error(echo):
         execute(echo, bytes(64 * 1024), max_cycles=10_000)
     with pytest.raises(errors.ExecutionError):
         prove(echo, bytes(64 * 1024), dev=True, max_cycles=10_000)
+
+
+@pytest.mark.parametrize("bad", [13, 19, "17", 16.0])
+def test_keccak_po2_out_of_range_is_refused(echo, bad):
+    with pytest.raises(errors.InvalidArgument, match="keccak_po2"):
+        prove(echo, b"x", dev=True, keccak_po2=bad)
+
+
+def test_keccak_po2_grows_with_the_permutations():
+    assert [keccak_po2_for(n) for n in (0, 60, 70, 120, 600, 5000)] == [14, 14, 15, 15, 17, 17]
+    for n in range(0, 3000, 7):  # the chosen batch holds the estimate with 25% to spare, up to 2^17
+        po2 = keccak_po2_for(n)
+        assert po2 == 17 or n * 5 // 4 <= (1 << po2) // 200
+
+
+def test_huge_declared_segment_is_refused_quickly(echo):
+    # A corrupt p_memsz (here 2.5 GiB) used to make loading fill the whole range word by word
+    # (minutes, gigabytes); it is refused up front.
+    import struct
+
+    blob = bytearray(echo.blob)
+    elf = blob.find(b"\x7fELF")
+    phoff, = struct.unpack_from("<I", blob, elf + 28)
+    phentsize, phnum = struct.unpack_from("<HH", blob, elf + 42)
+    for i in range(phnum):
+        ph = elf + phoff + i * phentsize
+        if struct.unpack_from("<I", blob, ph)[0] == 1:  # PT_LOAD
+            struct.pack_into("<I", blob, ph + 20, 0xA000_0000)  # p_memsz
+            break
+    else:
+        raise AssertionError("no PT_LOAD segment in echo")
+    with pytest.raises(errors.ProgramError, match="declare"):
+        Program.from_bytes(bytes(blob))

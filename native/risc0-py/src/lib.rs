@@ -22,6 +22,8 @@
 //! The functions are thread-safe and keep no global state, so callers may
 //! release their interpreter lock around them.
 
+mod ingest;
+
 use std::ffi::{c_char, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -131,9 +133,41 @@ fn write_digest(digest: &risc0_zkvm::sha::Digest, out: *mut u8) -> Outcome<()> {
     Ok(())
 }
 
+/// Largest memory image a program may declare (sum of its ELFs' PT_LOAD
+/// sizes). risc0-binfmt accepts segments up to the 3 GiB address space and
+/// fills them word by word, so a corrupt size field would otherwise take
+/// minutes and gigabytes before failing; our guests need well under 8 MiB.
+const MAX_IMAGE_BYTES: u64 = 256 << 20;
+
+fn declared_memory(elf_bytes: &[u8]) -> Result<u64> {
+    use elf::{endian::LittleEndian, ElfBytes};
+    let elf = ElfBytes::<LittleEndian>::minimal_parse(elf_bytes)
+        .map_err(|e| anyhow!("ELF parse error: {e}"))?;
+    let segments = elf.segments().ok_or_else(|| anyhow!("ELF has no segment table"))?;
+    Ok(segments
+        .iter()
+        .filter(|s| s.p_type == elf::abi::PT_LOAD)
+        .map(|s| s.p_memsz)
+        .fold(0u64, u64::saturating_add))
+}
+
 fn image_id_of(blob: &[u8]) -> Outcome<risc0_zkvm::sha::Digest> {
     if blob.is_empty() {
         return Err(anyhow!("program binary is empty")).code(R0_ERR_PROGRAM);
+    }
+    let bin = risc0_binfmt::ProgramBinary::decode(blob)
+        .context("malformed program binary")
+        .code(R0_ERR_PROGRAM)?;
+    let declared = declared_memory(bin.user_elf)
+        .and_then(|u| Ok(u.saturating_add(declared_memory(bin.kernel_elf)?)))
+        .context("malformed program binary")
+        .code(R0_ERR_PROGRAM)?;
+    if declared > MAX_IMAGE_BYTES {
+        return Err(anyhow!(
+            "malformed program binary: its segments declare {declared} bytes of memory \
+             (more than {MAX_IMAGE_BYTES})"
+        ))
+        .code(R0_ERR_PROGRAM);
     }
     risc0_binfmt::compute_image_id(blob)
         .context("malformed program binary")
@@ -150,9 +184,17 @@ fn decode_receipt(bytes: &[u8]) -> Outcome<Receipt> {
         .code(R0_ERR_RECEIPT_FORMAT)
 }
 
-fn build_env<'a>(input: &'a [u8], segment_po2: u32, max_cycles: u64) -> Outcome<ExecutorEnv<'a>> {
+fn build_env<'a>(
+    input: &'a [u8],
+    segment_po2: u32,
+    max_cycles: u64,
+    keccak_po2: u32,
+) -> Outcome<ExecutorEnv<'a>> {
     let mut builder = ExecutorEnv::builder();
     builder.stdin(input);
+    if keccak_po2 != 0 {
+        builder.keccak_max_po2(keccak_po2).code(R0_ERR_ARGUMENT)?;
+    }
     if max_cycles != 0 {
         builder.session_limit(Some(max_cycles));
     }
@@ -258,7 +300,7 @@ pub unsafe extern "C" fn r0_execute(
         let blob = borrow(blob, blob_len, "program")?;
         let input = borrow(input, input_len, "input")?;
         image_id_of(blob)?;
-        let env = build_env(input, segment_po2, max_cycles)?;
+        let env = build_env(input, segment_po2, max_cycles, 0)?;
         let info = local_executor()
             .execute(env, blob)
             .context("guest execution failed")
@@ -279,7 +321,10 @@ pub unsafe extern "C" fn r0_execute(
 /// Proves a program's execution.
 ///
 /// `kind`: 0 composite, 1 succinct. `dev` non-zero makes a fake receipt (no
-/// proof; only for fast tests), whatever RISC0_DEV_MODE says.
+/// proof; only for fast tests), whatever RISC0_DEV_MODE says. `keccak_po2`
+/// (0: RISC Zero's default, 17) sizes the keccak-accelerator batches: each
+/// batch costs one keccak-circuit proof of 2^po2 rows holding 2^po2 / 200
+/// permutations, so small guests prove much faster with a small batch.
 /// Outputs: the bincode-encoded receipt, total and user cycles, segments.
 ///
 /// # Safety
@@ -293,6 +338,7 @@ pub unsafe extern "C" fn r0_prove(
     input_len: usize,
     segment_po2: u32,
     max_cycles: u64,
+    keccak_po2: u32,
     kind: u32,
     dev: u32,
     out_receipt: *mut *mut u8,
@@ -319,14 +365,14 @@ pub unsafe extern "C" fn r0_prove(
         .with_dev_mode(dev != 0);
         // Check the guest runs to a clean halt first, so that its failure is
         // reported as an execution error rather than a proving error.
-        let env = build_env(input, segment_po2, max_cycles)?;
+        let env = build_env(input, segment_po2, max_cycles, keccak_po2)?;
         let session = local_executor()
             .execute(env, blob)
             .context("guest execution failed")
             .code(R0_ERR_EXECUTION)?;
         check_exit(session.exit_code)?;
 
-        let env = build_env(input, segment_po2, max_cycles)?;
+        let env = build_env(input, segment_po2, max_cycles, keccak_po2)?;
         let ctx = VerifierContext::default().with_dev_mode(dev != 0);
         let info = get_prover_server(&opts)
             .and_then(|server| server.prove_with_ctx(env, &ctx, blob))
@@ -362,6 +408,37 @@ pub unsafe extern "C" fn r0_ethcore(
         let command = borrow(command, command_len, "command")?;
         let output = ethcore::ops::run(command)
             .map_err(|e| anyhow!("{e}"))
+            .code(R0_ERR_ETHCORE)?;
+        give(output, out, out_len)
+    })
+}
+
+/// The indexer's fast path (host only, not a guest op): validates a run of
+/// blocks straight from a JSON-RPC batch response body and returns their
+/// table columns (format in `ingest.rs`).
+///
+/// `spec` is `rlp([first_block, [block_request_id, ...], [receipts_request_id, ...]])`.
+/// `R0_ERR_ETHCORE` means "not taken": a check failed or the input is not in
+/// the canonical shape this path accepts; the caller must then run its
+/// reference path on the same response, which decides (and names the check).
+///
+/// # Safety
+/// Pointers follow the module's calling convention.
+#[no_mangle]
+pub unsafe extern "C" fn r0_ingest_blocks(
+    body: *const u8,
+    body_len: usize,
+    spec: *const u8,
+    spec_len: usize,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+    err: *mut *mut c_char,
+) -> i32 {
+    boundary(err, || {
+        let body = borrow(body, body_len, "body")?;
+        let spec = borrow(spec, spec_len, "spec")?;
+        let output = ingest::ingest(body, spec)
+            .map_err(|ingest::Fallback(why)| anyhow!("{why}"))
             .code(R0_ERR_ETHCORE)?;
         give(output, out, out_len)
     })
