@@ -121,10 +121,11 @@ CYCLES = {"header": 25_000, "account": 78_000, "storage": 67_000, "receipt": 35_
 
 
 def keccak_permutations(w: Witness) -> int:
-    """An upper estimate of the keccak-f permutations the guest runs (136 bytes absorbed per
-    permutation): each header and proof node is hashed once; each receipt and transaction
-    once inside its trie leaf, plus the branch nodes above it (~532 bytes); each proof also
-    hashes its key; the plan is hashed once."""
+    """An estimate (not a bound) of the keccak-f permutations the guest runs, 136 bytes
+    absorbed per permutation: each header and proof node is hashed once; each receipt and
+    transaction once inside its trie leaf, plus the branch nodes above it (~532 bytes); each
+    proof also hashes its key; the plan is hashed once. Used only to size the keccak batch
+    (`zkvm.keccak_po2_for`): an underestimate costs one more batch proof, never correctness."""
 
     def perms(data: bytes, extra: int = 0) -> int:
         return (len(data) + extra) // 136 + 1
