@@ -295,16 +295,7 @@ def query(
 
     try:
         params = _params(param)
-        views = None
-        if name is not None:
-            from coprocessor.compiler import catalogue
-
-            cat = catalogue()
-            if name not in cat:
-                raise InvalidArgument(f"no catalogue query {name!r}; known: {', '.join(sorted(cat))}")
-            if sql is not None:
-                raise InvalidArgument("give either SQL or --name, not both")
-            sql, views = cat[name].sql, cat[name].views
+        sql, views = _question(sql, name)
         if sql is None:
             raise InvalidArgument("no SQL: pass it as the argument or use --name")
         with Coprocessor(db, rpc=rpc) as cp:
@@ -337,15 +328,23 @@ def query(
 @app.command()
 def verify(
     receipt: Annotated[Path, typer.Argument(help="receipt file (with its .json sidecar)")],
+    sql: Annotated[Optional[str], typer.Option(help="the question the receipt must answer (its queryHash)")] = None,
+    name: Annotated[Optional[str], typer.Option(help="... or a catalogue query from queries/ (see --param)")] = None,
+    param: Annotated[list[str], typer.Option(help="k=v query parameter (repeat); 0x-hex or decimal")] = [],
+    rpc: Annotated[Optional[str], typer.Option(help="a node you trust: the anchor block must be on its chain")] = None,
+    anchor_hash: Annotated[Optional[str], typer.Option(help="... or the anchor block's hash, if you know it")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
     allow_dev: Annotated[bool, typer.Option("--allow-dev", help="accept fake (dev mode) receipts")] = False,
 ):
-    """Verify a saved receipt against the recorded query image ID and print its decoded rows."""
+    """Verify a saved receipt: the seal against the recorded query image ID, and, when given, the
+    question (--sql/--name) and the anchor (--rpc/--anchor-hash). Prints what was not checked."""
     from coprocessor.sdk import QueryResult
 
     try:
+        question, views = _question(sql, name)
         res = QueryResult.load(receipt)
-        res.verify(allow_dev=allow_dev)
+        v = res.verify(sql=question, params=_params(param), views=views, trusted_rpc=rpc,
+                       anchor_hash=anchor_hash, allow_dev=allow_dev)  # fmt: skip
     except CoprocessorError as exc:
         if json_out:
             out.print_json(json.dumps({"verified": False, "error": str(exc)}))
@@ -355,12 +354,29 @@ def verify(
         d = res.to_dict()
         for k in ("cycles", "user_cycles", "segments", "proving_seconds"):
             d.pop(k)  # the sidecar's, not proven
-        out.print_json(json.dumps({"verified": True, **d}))
+        out.print_json(json.dumps({"verified": True, "seal_checked": True, "question_checked": v.question is not None,
+                                   "anchor_checked": v.anchor, "notes": v.notes(), **d}))  # fmt: skip
         return
     out.print(_rows_table(res, f"{len(res.rows)} row(s), verified" + (" [yellow](fake receipt)[/]" if res.dev else "")))
     out.print(_summary(res, receipt))
     out.print("[green]verified[/]: the seal proves the query guest committed this journal"
               + (" [yellow](dev mode: a fake receipt proves nothing)[/]" if res.dev else ""))  # fmt: skip
+    for note in v.notes():
+        out.print(("[green]" if "NOT" not in note else "[yellow]") + note + "[/]", highlight=False)
+
+
+def _question(sql: str | None, name: str | None) -> tuple[str | None, dict | None]:
+    """(SQL, views) of --sql or --name (a catalogue query)."""
+    if name is None:
+        return sql, None
+    from coprocessor.compiler import catalogue
+
+    cat = catalogue()
+    if name not in cat:
+        raise InvalidArgument(f"no catalogue query {name!r}; known: {', '.join(sorted(cat))}")
+    if sql is not None:
+        raise InvalidArgument("give either SQL or --name, not both")
+    return cat[name].sql, cat[name].views
 
 
 if __name__ == "__main__":

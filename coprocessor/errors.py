@@ -121,6 +121,11 @@ class QueryEvaluationError(CoprocessorError):
     the guest fails the same way, so no answer is produced."""
 
 
+class PlanRejectedError(CoprocessorError):
+    """The query guest rejects a plan or its witness (ill-typed plan, bloom keys the filter
+    does not imply, a bound exceeded, witness items out of place): no proof can exist."""
+
+
 # --- SDK (issue 5) -----------------------------------------------------------------------
 
 

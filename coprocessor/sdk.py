@@ -61,6 +61,74 @@ def decode_journal_strict(journal: bytes, output_types: list[int]) -> Journal:
     return j
 
 
+def _decode_verified(journal: bytes, output_types: list[int]) -> Journal:
+    try:
+        return decode_journal_strict(journal, output_types)
+    except Exception as exc:  # eth_abi's decoding errors
+        raise VerificationError(f"the journal does not decode as a query result: {exc}") from exc
+
+
+def _hash32(h: bytes | str) -> bytes:
+    b = bytes.fromhex(h[2:] if h[:2].lower() == "0x" else h) if isinstance(h, str) else bytes(h)
+    if len(b) != 32:
+        raise InvalidArgument(f"a block hash is 32 bytes, got {len(b)}")
+    return b
+
+
+def check_anchor(rpc: str, chain_id: int, number: int, block_hash: bytes) -> None:
+    """Raises VerificationError unless the node at `rpc` is on chain `chain_id` and its block
+    `number` has hash `block_hash` (the anchor of a journal, or of a witness about to be proven)."""
+    from coprocessor.chain import RpcClient
+    from coprocessor.errors import ChainError
+
+    client = RpcClient(rpc)
+    try:
+        node_chain = client.chain_id()
+        block = client.get_block(number, full=False)
+    except ChainError as exc:
+        raise VerificationError(f"cannot check the anchor against {rpc}: {exc}") from exc
+    finally:
+        client.close()
+    if node_chain != chain_id:
+        raise VerificationError(f"the journal is for chain {chain_id}, the node at {rpc} serves chain {node_chain}")
+    if block is None:
+        raise VerificationError(f"the node at {rpc} has no block {number}: the anchor is not on its chain")
+    node_hash = bytes.fromhex(block["hash"][2:])
+    if node_hash != block_hash:
+        raise VerificationError(f"anchor block {number} is 0x{node_hash.hex()} on the node at {rpc}, the "
+                                f"journal says 0x{block_hash.hex()}: not the canonical chain")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What `QueryResult.verify` established: the verified journal (its fields are readable here
+    too: `.rows`, `.query_hash`, ...), the question it was bound to (None: only the seal was
+    checked, the question and column types are a sidecar's word) and what the anchor was
+    checked against (None: not checked, so the rows are not yet known to be about the real chain)."""
+
+    journal: Journal
+    question: str | None
+    anchor: str | None
+
+    def __getattr__(self, name):
+        return getattr(self.journal, name)
+
+    @property
+    def complete(self) -> bool:
+        return self.question is not None and self.anchor is not None
+
+    def notes(self) -> list[str]:
+        return [
+            "question: checked (queryHash of the given SQL)" if self.question is not None
+            else "question: NOT checked: only the seal was verified; the SQL, column names and types are "
+                 "the sidecar's word (pass the SQL to bind the receipt to a question)",
+            f"anchor: checked against {self.anchor}" if self.anchor is not None
+            else "anchor: NOT checked: the rows follow from block "
+                 f"{self.journal.anchor_number} 0x{self.journal.anchor_hash.hex()}, which no trusted "
+                 "source has confirmed as canonical (pass a trusted RPC node or the hash)",
+        ]  # fmt: skip
+
+
 def _jsonable(v, type_name: str):
     if v is None:
         return None
@@ -103,10 +171,24 @@ class QueryResult:
     def receipt_size(self) -> int:
         return len(self.receipt.to_bytes())
 
-    def verify(self, *, allow_dev: bool = False) -> Journal:
-        """Verifies the seal against the recorded `query` image ID, decodes the journal and
-        checks it is this result. Fake (dev) receipts verify only for a result made with
-        dev=True (or loaded from a fake receipt) and `allow_dev=True`."""
+    def verify(self, *, sql: str | CatalogueQuery | None = None, params: dict | None = None,
+               views: dict[str, str] | None = None, trusted_rpc: str | None = None,
+               anchor_hash: bytes | str | None = None, allow_dev: bool = False) -> Verification:  # fmt: skip
+        """Verifies the seal against the recorded `query` image ID and checks the journal is this
+        result's. Then, as far as the caller says what to check against:
+
+        - `sql` (+ `params`, `views`; or a catalogue query): the receipt answers this question.
+          The SQL is recompiled (no index needed) and its queryHash must be the journal's; the
+          rows are then decoded with that plan's output types and named by that SQL, whatever a
+          sidecar file said. Without it, only the seal is checked: the question, the column names
+          and their types are a sidecar's word.
+        - `trusted_rpc` (a node you trust) or `anchor_hash`: the anchor. A journal proves only
+          that its rows follow from (anchorNumber, anchorHash); they mean something once that
+          block is canonical on the chain the journal names. With `trusted_rpc` the node's chain
+          id must be the journal's and its block `anchorNumber` must have that hash.
+
+        Raises VerificationError. Fake (dev) receipts verify only for a result made with dev=True
+        (or loaded from a fake receipt) and `allow_dev=True`."""
         recorded = bytes.fromhex(zkvm.recorded_image_ids()[QUERY_GUEST])
         if self.image_id != recorded:
             raise VerificationError(f"the result was proven by query guest 0x{self.image_id.hex()}, "
@@ -115,17 +197,43 @@ class QueryResult:
         journal = zkvm.verify(self.receipt, recorded, allow_dev=dev_ok)
         if journal != self.journal:
             raise VerificationError("the receipt's journal is not the result's journal")
-        try:
-            j = decode_journal_strict(journal, self.output_types)
-        except Exception as exc:  # eth_abi decoding errors
-            raise VerificationError(f"the journal does not decode as a query result: {exc}") from exc
+        question = None
+        if sql is not None:
+            question = self._bind_question(sql, params, views)
+        j = _decode_verified(journal, self.output_types)
         got = (j.version, j.chain_id, j.query_hash, j.anchor_number, j.anchor_hash, j.first_block,
                j.last_block, j.rows)  # fmt: skip
         want = (JOURNAL_VERSION, self.chain_id, self.query_hash, self.anchor_number, self.anchor_hash,
                 self.first_block, self.last_block, self.rows)  # fmt: skip
         if got != want:
             raise VerificationError("the verified journal differs from this result's fields")
-        return j
+        anchor = None
+        if anchor_hash is not None:
+            want_hash = _hash32(anchor_hash)
+            if want_hash != j.anchor_hash:
+                raise VerificationError(f"anchor block {j.anchor_number} has hash 0x{want_hash.hex()}, "
+                                        f"the journal says 0x{j.anchor_hash.hex()}")  # fmt: skip
+            anchor = "the given hash"
+        if trusted_rpc is not None:
+            check_anchor(trusted_rpc, j.chain_id, j.anchor_number, j.anchor_hash)
+            anchor = f"node {trusted_rpc}"
+        return Verification(j, question, anchor)
+
+    def _bind_question(self, sql, params, views) -> str:
+        """Recompiles the question (plan only) and binds this result to it (see verify)."""
+        if isinstance(sql, CatalogueQuery):
+            views, sql = {**sql.views, **(views or {})}, sql.sql
+        try:
+            compiled = compile_sql(sql, params=params, views=views)
+        except CompileError as exc:
+            raise VerificationError(f"the question does not compile: {exc}") from exc
+        if compiled.query_hash != self.query_hash:
+            raise VerificationError(f"the receipt answers another question: its queryHash is "
+                                    f"0x{self.query_hash.hex()}, this SQL's is 0x{compiled.query_hash.hex()}")  # fmt: skip
+        j = _decode_verified(self.journal, compiled.plan.output_types)
+        self.columns, self.column_types = list(compiled.columns), list(compiled.column_types)
+        self.rows, self.sql = j.rows, sql
+        return sql
 
     def to_dict(self) -> dict:
         return {
@@ -189,22 +297,23 @@ class QueryResult:
 
 
 def check_journal(compiled: CompiledQuery, chain_id: int, journal: bytes) -> Journal:
-    """Decodes a proven journal and checks it against the compiled query: rows equal to the
-    expected rows, same queryHash, chain, anchor and range. Raises ResultMismatchError."""
+    """Checks a proven journal against the compiled query: it must be, byte for byte, the
+    journal the guest's code committed natively at compile time (whose rows DuckDB's answer
+    matched), for this chain and anchor. Raises ResultMismatchError."""
     try:
         j = decode_journal(journal, compiled.plan.output_types)
-    except Exception as exc:
+    except Exception as exc:  # eth_abi's decoding errors
         raise ResultMismatchError(f"bug: the proven journal does not decode: {exc}") from exc
     if j.rows != compiled.expected:
         raise ResultMismatchError(
-            f"bug: proven result differs from DuckDB's (query 0x{compiled.query_hash.hex()}): "
-            f"guest {len(j.rows)} row(s) {j.rows[:3]!r}..., DuckDB {len(compiled.expected or [])} "
+            f"bug: proven result differs from the expected one (query 0x{compiled.query_hash.hex()}): "
+            f"guest {len(j.rows)} row(s) {j.rows[:3]!r}..., expected {len(compiled.expected or [])} "
             f"row(s) {(compiled.expected or [])[:3]!r}...; neither is returned"
         )
     got = (j.version, j.chain_id, j.query_hash, j.anchor_number, j.anchor_hash, j.first_block, j.last_block)
     want = (JOURNAL_VERSION, chain_id, compiled.query_hash, compiled.anchor, compiled.witness.anchor_hash,
             compiled.plan.first_block, compiled.plan.last_block)  # fmt: skip
-    if got != want:
+    if got != want or journal != compiled.journal:
         raise ResultMismatchError(f"bug: the proven journal's header {got!r} differs from the compiled "
                                   f"query's {want!r}")  # fmt: skip
     return j
@@ -298,6 +407,8 @@ class Coprocessor:
         if self.chain_id is None:
             raise InvalidArgument("no chain id: the index is empty and no rpc was given (pass chain_id=)")
         program = self.program
+        if self.rpc is not None:  # the index's anchor must be the node's block before anything is proven
+            check_anchor(self.rpc, self.chain_id, compiled.anchor, compiled.witness.anchor_hash)
         receipt = zkvm.prove(program, guest_input(compiled, self.chain_id), dev=dev, segment_po2=segment_po2,
                              keccak_po2=zkvm.keccak_po2_for(W.keccak_permutations(compiled.witness)))
         j = check_journal(compiled, self.chain_id, receipt.journal)
@@ -308,4 +419,5 @@ class Coprocessor:
                            st.cycles, st.user_cycles, st.segments, st.seconds, compiled.sql)  # fmt: skip
 
 
-__all__ = ["Coprocessor", "QueryResult", "ResultMismatchError", "check_journal", "sidecar_path"]
+__all__ = ["Coprocessor", "QueryResult", "ResultMismatchError", "Verification", "check_anchor", "check_journal",
+           "sidecar_path"]

@@ -27,11 +27,12 @@ from coprocessor.errors import (
     ExecutionError,
     InternalError,
     InvalidArgument,
+    PlanRejectedError,
     ProgramError,
     ProvingError,
+    QueryEvaluationError,
     ReceiptFormatError,
     VerificationError,
-    ZkvmError,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -66,13 +67,15 @@ int32_t r0_verify(const uint8_t *receipt, size_t receipt_len, const uint8_t *ima
                   uint32_t allow_dev, uint8_t **out_journal, size_t *out_journal_len, char **err);
 int32_t r0_ethcore(const uint8_t *command, size_t command_len,
                    uint8_t **out, size_t *out_len, char **err);
+int32_t r0_query(const uint8_t *command, size_t command_len,
+                 uint8_t **out, size_t *out_len, char **err);
 int32_t r0_ingest_blocks(const uint8_t *body, size_t body_len, const uint8_t *spec, size_t spec_len,
                          uint8_t **out, size_t *out_len, char **err);
 void r0_free_bytes(uint8_t *ptr, size_t len);
 void r0_free_string(char *ptr);
 """
 
-_ERRORS: dict[int, type[ZkvmError] | type[InvalidArgument] | type[InternalError]] = {
+_ERRORS: dict[int, type[Exception]] = {
     1: ProgramError,
     2: ExecutionError,
     3: ProvingError,
@@ -80,6 +83,8 @@ _ERRORS: dict[int, type[ZkvmError] | type[InvalidArgument] | type[InternalError]
     5: ReceiptFormatError,
     6: InvalidArgument,
     7: EthDataError,
+    8: QueryEvaluationError,
+    9: PlanRejectedError,
     99: InternalError,
 }
 
@@ -360,6 +365,16 @@ def run_ethcore(command: bytes) -> bytes:
     command = _as_bytes(command, "command")
     out, length, call = _ffi.new("uint8_t **"), _ffi.new("size_t *"), _Call()
     call.check(_lib().r0_ethcore(command, len(command), out, length, call.err))
+    return _Call.take(out, length)
+
+
+def run_query(command: bytes) -> bytes:
+    """Runs one `r0_query` command: the query guest's core, natively (typed wrappers:
+    `coprocessor.compiler.native`). Raises QueryEvaluationError, PlanRejectedError or
+    EthDataError exactly where the guest fails."""
+    command = _as_bytes(command, "command")
+    out, length, call = _ffi.new("uint8_t **"), _ffi.new("size_t *"), _Call()
+    call.check(_lib().r0_query(command, len(command), out, length, call.err))
     return _Call.take(out, length)
 
 

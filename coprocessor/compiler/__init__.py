@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coprocessor import zkvm
-from coprocessor.compiler import crosscheck
-from coprocessor.compiler import expected as X
+from coprocessor.compiler import crosscheck, native
+from coprocessor.compiler import source_rows
 from coprocessor.compiler import plan as P
 from coprocessor.compiler import schema as S
 from coprocessor.compiler import witness as W
+from coprocessor.compiler.journal import decode_journal
 from coprocessor.compiler.lower import Lowered, lower
 from coprocessor.errors import CompileError
 
@@ -40,6 +41,8 @@ class CompiledQuery:
     witness_bytes: bytes | None
     expected: list[tuple] | None
     source: S.Source
+    chain_id: int | None = None  # the index's chain (with a store)
+    journal: bytes | None = None  # what the query guest commits over this witness (native run)
 
     def explain(self) -> str:
         cols = [c.name for c in self.source.columns]
@@ -110,12 +113,14 @@ def _used_cols(p: P.QueryPlan) -> set[int]:
 
 
 def compile(sql: str, *, params: dict | None = None, store=None, at_block: int | None = None,
-            views: dict[str, str] | None = None, fetch_state: FetchState | None = None,
-            with_witness: bool = True) -> CompiledQuery:  # fmt: skip
-    """Compiles `sql`. Without `store` only the plan is built (no witness, no expected result).
+            views: dict[str, str] | None = None, fetch_state: FetchState | None = None) -> CompiledQuery:  # fmt: skip
+    """Compiles `sql`. Without `store` only the plan is built (and checked by the guest's rules:
+    no witness, no expected result).
 
-    `views` declares event views {name: "Event(type indexed name, ...)"}; `fetch_state`
-    (e.g. `Indexer.fetch_state`) fetches state proofs the index lacks.
+    With a store, the expected rows are the journal the query guest's own code (run natively)
+    commits over the very witness the guest will get, cross-checked with the user's SQL run
+    by DuckDB. `views` declares event views {name: "Event(type indexed name, ...)"};
+    `fetch_state` (e.g. `Indexer.fetch_state`) fetches state proofs the index lacks.
     """
     anchor = at_block
     if store is not None:
@@ -130,32 +135,34 @@ def compile(sql: str, *, params: dict | None = None, store=None, at_block: int |
     low: Lowered = lower(sql, params=params, views=views, anchor=anchor)
     plan, source = low.plan, low.source
     data = plan.encode()
-    witness = wbytes = rows = None
+    native.check_plan(data)
+    witness = wbytes = rows = journal = chain_id = None
     if store is not None:
         if plan.first_block < cp.first_block:
             raise CompileError(f"block {plan.first_block} is below the first indexed block {cp.first_block}")
+        chain_id = cp.chain_id
         points: list[tuple] = []
         if source.kind in S.STATE_SOURCES:
-            points = X.state_points(plan, source)
+            points = native.state_points(data, storage=source.kind == S.SRC_STORAGE)
             try:
-                src_rows = X.state_rows(store, plan, source, points)
-            except X.MissingState as missing:
+                src_rows = source_rows.state_rows(store, plan, source, points)
+            except source_rows.MissingState as missing:
                 if fetch_state is None:
                     raise CompileError(f"{len(missing.points)} state proofs are not indexed (first: block "
                                        f"{missing.points[0][0]}, 0x{missing.points[0][1].hex()}): pass "
                                        "fetch_state=indexer.fetch_state") from None  # fmt: skip
                 _fetch(fetch_state, missing.points)
-                src_rows = X.state_rows(store, plan, source, points)
+                src_rows = source_rows.state_rows(store, plan, source, points)
         else:
-            src_rows = X.scan_rows(store, plan, source)
-        rows = X.evaluate(plan, src_rows)
+            src_rows = source_rows.scan_rows(store, plan, source)
+        witness = W.build(store, plan, source, anchor, points)
+        wbytes = witness.encode()
+        journal = native.run(P.rlp_encode([chain_id, data, wbytes]))
+        rows = decode_journal(journal, plan.output_types).rows
         crosscheck.check(rows, crosscheck.duckdb_rows(sql, params, plan, source, src_rows), sql)
-        if with_witness:
-            witness = W.build(store, plan, source, anchor, points)
-            wbytes = witness.encode()
     return CompiledQuery(sql, plan, data, P.keccak(data), low.column_names,
                          [S.TYPE_NAMES[t] for t in plan.output_types], anchor if anchor is not None else -1,
-                         witness, wbytes, rows, source)  # fmt: skip
+                         witness, wbytes, rows, source, chain_id, journal)  # fmt: skip
 
 
 def _fetch(fetch_state: FetchState, points: list[tuple]) -> None:

@@ -1,9 +1,9 @@
 """The expected result computed a second way: the user's SQL itself, run by DuckDB.
 
-`expected.evaluate` (the guest's exact semantics in Python) gives the expected rows. This
-module runs the *same SQL* on DuckDB over the same source rows (in-range rows of the table, or
-the proven state points) and `check` compares the two: any difference is a bug in the
-compiler, the reference evaluator or the dialect's semantics, and raises ResultMismatchError
+The expected rows are the journal the query guest's own code commits (run natively:
+native.py). This module runs the *same SQL* on DuckDB over the same source rows (in-range rows
+of the table, or the proven state points) and `check` compares the two: any difference is a
+bug in the compiler's lowering or in the dialect's semantics, and raises ResultMismatchError
 (loudly, before anything is proven).
 
 The SQL is rewritten only where the dialect's defined semantics differ from DuckDB's
@@ -11,7 +11,14 @@ defaults (PLAN.md "Evaluation"):
 - parameters, 0x literals and mapping_slot(...) become DuckDB constants;
 - `/` floors and AVG is floor(SUM / COUNT): both become integer division `//`;
 - NULL sorts first (ASC) / last (DESC), ties are broken by the whole output row, and an
-  aggregated query without ORDER BY is sorted by its output row; a plain scan keeps scan order.
+  aggregated query without ORDER BY is sorted by its output row; a plain scan keeps scan order;
+- constants compared with an event's bytesN column are padded to its 32-byte word.
+
+The filter rule (PLAN.md "Evaluation", rule 1: a row some top-level conjunct makes FALSE or
+NULL is dropped, even where another conjunct fails) holds in DuckDB as it is: its AND is
+three-valued and its integer division by zero is NULL, so a dropped row stays dropped. The
+guest fails where DuckDB says NULL; that is checked before DuckDB is asked (the native run
+raises QueryEvaluationError), so the cross-check only compares answers that exist.
 
 uint256 columns are HUGEINT when every value fits (exact `*`, `//`, `%`, and DuckDB raises
 on overflow) and BIGNUM otherwise, where DuckDB computes `*`, `//`, `%` in DOUBLE: such
@@ -42,9 +49,37 @@ def _constant(v) -> exp.Expression:
     return exp.func("unhex", exp.Literal.string(v.hex()))
 
 
-def _rewrite(sql: str, params: dict, plan: P.QueryPlan) -> str:
+def _pad_bytes_n(tree, ctx, params: dict, source: S.Source) -> None:
+    """Constants compared with an event's bytesN column (N < 32) are padded to its 32-byte word,
+    as lower() does."""
+    def bytes_n(node) -> int:
+        if not isinstance(node, exp.Column):
+            return 32
+        i = source.index(node.name if node.this.quoted else node.name.lower())
+        return 32 if i is None else source.columns[i].bytes_n
+
+    def pad(node, n: int) -> None:
+        c = _const_value(node, ctx, params)
+        if c is not None and isinstance(c[0], bytes) and len(c[0]) == n:
+            node.replace(_constant(c[0].ljust(32, b"\0")))
+
+    for node in list(tree.walk()):
+        if isinstance(node, (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE)):
+            for col, other in ((node.this, node.expression), (node.expression, node.this)):
+                if bytes_n(col) != 32:
+                    pad(other, bytes_n(col))
+        elif isinstance(node, exp.In) and bytes_n(node.this) != 32:
+            for item in list(node.expressions):
+                pad(item, bytes_n(node.this))
+        elif isinstance(node, exp.Between) and bytes_n(node.this) != 32:
+            for key in ("low", "high"):
+                pad(node.args[key], bytes_n(node.this))
+
+
+def _rewrite(sql: str, params: dict, plan: P.QueryPlan, source: S.Source) -> str:
     ctx = _Ctx(sql)
     tree = sqlglot.parse_one(sql, read=READ)  # lower() accepted it: it is one plain SELECT
+    _pad_bytes_n(tree, ctx, params, source)
     for node in list(tree.walk()):  # the original nodes only (not the constants put in)
         if isinstance(node, exp.Anonymous) and node.name.lower() == "mapping_slot":
             args = [_const_value(a, ctx, params)[0] for a in node.expressions]
@@ -97,7 +132,7 @@ def _convert(row: tuple, types: tuple[int, ...]) -> tuple:
 def duckdb_rows(sql: str, params: dict | None, plan: P.QueryPlan, source: S.Source,
                 src_rows: list[tuple]) -> list[tuple]:  # fmt: skip
     """The query's answer according to DuckDB (uint as int, or float where DuckDB used DOUBLE)."""
-    query = _rewrite(sql, params or {}, plan)
+    query = _rewrite(sql, params or {}, plan, source)
     try:
         cols, rows = _columns(source, src_rows, bignum=False)
         got = query_rows(source.name, cols, rows, query)

@@ -250,7 +250,7 @@ class _Lowerer:
             a, ta = self.expr(node.this, agg_ok=agg_ok)
             items = []
             for item in node.expressions:
-                c = self.const_like(item, ta)
+                c = self.bytes_n_const(a, self.const_like(item, S.BYTES if self.is_bytes_n(a) else ta), item)
                 if c not in items:
                     items.append(c)
             return (P.IN, a, tuple(sorted(items, key=_sort_key))), S.BOOL
@@ -293,8 +293,27 @@ class _Lowerer:
             raise self.ctx.error(node, "an address compared with a bytes32 column: pad it to 32 bytes")
         raise self.ctx.error(node, f"type mismatch: {S.TYPE_NAMES[t]} where {S.TYPE_NAMES[want]} is expected")
 
+    def is_bytes_n(self, e) -> bool:
+        return e[0] == P.COL and self.src.columns[e[1]].bytes_n != 32
+
+    def bytes_n_const(self, col_expr, c, node):
+        """A constant compared with an event's bytesN column (N < 32): written with N bytes, it is
+        padded to the column's 32-byte word (as Solidity converts bytesN to bytes32)."""
+        if col_expr[0] != P.COL or c[0] != P.BYTES_C:
+            return c
+        n = self.src.columns[col_expr[1]].bytes_n
+        if n == 32 or len(c[1]) == 32:
+            return c
+        if len(c[1]) != n:
+            raise self.ctx.error(node, f"{self.src.columns[col_expr[1]].name} is a bytes{n}: compare it "
+                                 f"with a {n}-byte constant, not {len(c[1])} bytes")  # fmt: skip
+        return (P.BYTES_C, c[1].ljust(32, b"\0"))
+
     def compare(self, op, node, left, right, agg_ok):
         (a, ta), (b, tb) = self.expr(left, agg_ok=agg_ok), self.expr(right, agg_ok=agg_ok)
+        a2, b2 = self.bytes_n_const(b, a, left), self.bytes_n_const(a, b, right)
+        ta, tb = (S.BYTES32 if a2 != a else ta), (S.BYTES32 if b2 != b else tb)
+        a, b = a2, b2
         if ta != tb:
             if a[0] in (P.UINT_C, P.BYTES_C):
                 a = self.coerce(a, ta, tb, left)
@@ -610,6 +629,8 @@ def _range_of(c, low: _Lowerer):
         v = _const_value(n, low.ctx, low.params)
         if v is None or v[1] != S.UINT:
             raise low.ctx.error(n, "the block range takes integer constants")
+        if v[0] >= 2**64:
+            raise low.ctx.error(n, "block numbers are 64-bit")
         return v[0]
 
     if isinstance(c, exp.EQ):

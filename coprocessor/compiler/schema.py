@@ -29,7 +29,8 @@ EV_ADDRESS, EV_UINT, EV_BOOL, EV_BYTES32 = 1, 2, 3, 4
 class Column:
     name: str
     type: int
-    db: str  # expression over the DuckDB row source (see expected.py)
+    db: str  # expression over the DuckDB row source (see source_rows.py)
+    bytes_n: int = 32  # event bytesN parameter: N (its value is the whole left-aligned 32-byte word)
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ def event_view(name: str, signature: str, contract_column: str = "address") -> S
             Column("log_index", UINT, "log_index"), Column(contract_column, ADDRESS, "address")]  # fmt: skip
     for p in params:
         t = {EV_ADDRESS: ADDRESS, EV_UINT: UINT, EV_BOOL: BOOL, EV_BYTES32: BYTES32}[p.kind]
-        cols.append(Column(p.name, t, ""))
+        cols.append(Column(p.name, t, "", p.bits // 8 if p.kind == EV_BYTES32 else 32))
     names = [c.name for c in cols]
     if len(set(names)) != len(names):
         raise CompileError(f"duplicate column names in event view {name}: {names}", token=signature)

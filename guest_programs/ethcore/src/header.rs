@@ -94,8 +94,8 @@ pub struct Header {
     pub mix_hash: B256,
     /// PoW nonce (8 bytes).
     pub nonce: [u8; 8],
-    /// EIP-1559 base fee (London+).
-    pub base_fee_per_gas: Option<u64>,
+    /// EIP-1559 base fee (London+): a uint256 in the header's schema (execution-specs `Uint`).
+    pub base_fee_per_gas: Option<U256>,
     /// EIP-4895 withdrawals root (Shanghai+).
     pub withdrawals_root: Option<B256>,
     /// EIP-4844 blob gas used (Cancun+).
@@ -138,7 +138,7 @@ impl Header {
             requests_hash: None,
         };
         if era >= Era::London {
-            h.base_fee_per_gas = Some(r.u64()?);
+            h.base_fee_per_gas = Some(r.u256()?);
         }
         if era >= Era::Shanghai {
             h.withdrawals_root = Some(r.fixed()?);
@@ -194,8 +194,8 @@ impl Header {
         rlp::encode_bytes(&mut p, &self.extra_data);
         rlp::encode_bytes(&mut p, &self.mix_hash);
         rlp::encode_bytes(&mut p, &self.nonce);
-        if let Some(v) = self.base_fee_per_gas {
-            rlp::encode_u64(&mut p, v);
+        if let Some(v) = &self.base_fee_per_gas {
+            rlp::encode_u256(&mut p, v);
         }
         if let Some(v) = &self.withdrawals_root {
             rlp::encode_bytes(&mut p, v);

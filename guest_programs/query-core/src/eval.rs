@@ -1,4 +1,6 @@
-//! Evaluation: exactly `evaluate` of coprocessor/compiler/expected.py.
+//! Evaluation of a checked plan (PLAN.md "Evaluation"). This is the one
+//! definition of what a plan computes: the compiler runs this very code
+//! natively for its expected rows.
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
@@ -46,17 +48,17 @@ fn arith(op: BinOp, a: &U256, b: &U256) -> Result<U256> {
     r.ok_or(Error::Eval("uint256 overflow or underflow"))
 }
 
-fn truthy_not(v: Value) -> Value {
-    // Python `not a` on the value kinds.
+/// A boolean operand (`None` = NULL); plans are type checked, so anything
+/// else is an error, never a truth value.
+fn boolean(v: &Value) -> Result<Option<bool>> {
     match v {
-        Value::Null => Value::Null,
-        Value::Bool(b) => Value::Bool(!b),
-        Value::Uint(u) => Value::Bool(u.is_zero()),
-        Value::Bytes(b) => Value::Bool(b.is_empty()),
+        Value::Null => Ok(None),
+        Value::Bool(b) => Ok(Some(*b)),
+        _ => Err(Error::Invalid("boolean operator on a non-boolean")),
     }
 }
 
-/// Evaluate an expression (expected.py `eval_expr`).
+/// Evaluate an expression.
 pub fn eval(e: &Expr, c: &Ctx<'_>) -> Result<Value> {
     Ok(match e {
         Expr::Col(i) => c
@@ -75,7 +77,10 @@ pub fn eval(e: &Expr, c: &Ctx<'_>) -> Result<Value> {
             .and_then(|g| g.get(*i))
             .ok_or(Error::Invalid("aggregate reference out of range"))?
             .clone(),
-        Expr::Not(a) => truthy_not(eval(a, c)?),
+        Expr::Not(a) => match boolean(&eval(a, c)?)? {
+            None => Value::Null,
+            Some(b) => Value::Bool(!b),
+        },
         Expr::In(a, consts) => match eval(a, c)? {
             Value::Null => Value::Null,
             v => Value::Bool(consts.contains(&v)),
@@ -83,22 +88,16 @@ pub fn eval(e: &Expr, c: &Ctx<'_>) -> Result<Value> {
         Expr::Bin(op, a, b) => {
             let (a, b) = (eval(a, c)?, eval(b, c)?);
             match op {
-                BinOp::And => {
-                    if a == Value::Bool(false) || b == Value::Bool(false) {
-                        Value::Bool(false)
-                    } else if a.is_null() || b.is_null() {
+                BinOp::And | BinOp::Or => {
+                    // three-valued: the dominant value (FALSE for AND, TRUE for OR) wins over NULL
+                    let dominant = *op == BinOp::Or;
+                    let (x, y) = (boolean(&a)?, boolean(&b)?);
+                    if x == Some(dominant) || y == Some(dominant) {
+                        Value::Bool(dominant)
+                    } else if x.is_none() || y.is_none() {
                         Value::Null
                     } else {
-                        Value::Bool(true)
-                    }
-                }
-                BinOp::Or => {
-                    if a == Value::Bool(true) || b == Value::Bool(true) {
-                        Value::Bool(true)
-                    } else if a.is_null() || b.is_null() {
-                        Value::Null
-                    } else {
-                        Value::Bool(false)
+                        Value::Bool(!dominant)
                     }
                 }
                 _ if a.is_null() || b.is_null() => Value::Null,
@@ -124,10 +123,37 @@ pub fn eval(e: &Expr, c: &Ctx<'_>) -> Result<Value> {
 }
 
 /// Is the filter TRUE on this row (NULL and FALSE drop it).
+///
+/// The filter is read as its list of top-level conjuncts (PLAN.md "Evaluation",
+/// rule 1): the row is dropped as soon as one conjunct is FALSE or NULL, even
+/// if evaluating another conjunct fails; a failure counts only for a row that
+/// every other conjunct keeps. So the answer never depends on which blocks a
+/// bloom filter let the prover skip: the rows of a skipped block fail a
+/// bloom-key conjunct, and that alone drops them, errors or not.
 pub fn keeps(filter: &Option<Expr>, row: &[Value]) -> Result<bool> {
-    match filter {
+    let Some(f) = filter else {
+        return Ok(true);
+    };
+    let c = Ctx::row(row);
+    let mut failure = None;
+    let mut stack = alloc::vec![f];
+    while let Some(e) = stack.pop() {
+        if let Expr::Bin(BinOp::And, a, b) = e {
+            stack.push(b);
+            stack.push(a);
+            continue;
+        }
+        match eval(e, &c) {
+            Ok(Value::Bool(true)) => {}
+            Ok(_) => return Ok(false),
+            Err(err) => {
+                failure.get_or_insert(err);
+            }
+        }
+    }
+    match failure {
+        Some(err) => Err(err),
         None => Ok(true),
-        Some(f) => Ok(eval(f, &Ctx::row(row))? == Value::Bool(true)),
     }
 }
 
@@ -193,20 +219,15 @@ fn aggregate(op: u64, e: &Option<Expr>, rows: &[&Vec<Value>]) -> Result<Value> {
     })
 }
 
+/// A total order (Value's: NULL first; one kind per column in a checked plan).
 fn cmp_rows(order_by: &[(usize, bool)], x: &[Value], y: &[Value]) -> Ordering {
     for &(i, desc) in order_by {
-        let c = cmp_values(&x[i], &y[i]).unwrap_or(Ordering::Equal);
+        let c = x[i].cmp(&y[i]);
         if c != Ordering::Equal {
             return if desc { c.reverse() } else { c };
         }
     }
-    for (a, b) in x.iter().zip(y.iter()) {
-        let c = cmp_values(a, b).unwrap_or(Ordering::Equal);
-        if c != Ordering::Equal {
-            return c;
-        }
-    }
-    Ordering::Equal
+    x.cmp(y)
 }
 
 /// Result rows of the plan over the kept rows (already filtered, in scan order).
@@ -324,13 +345,22 @@ mod tests {
         }
     }
 
-    // Plan and answer generated by coprocessor/compiler (plan.py / expected.evaluate).
+    // A plan of the older compiler (plan.py), whose bloom key (A, 0x22..) the
+    // filter (address IN (A), no topic0 constant) does not imply.
     const PLAN: &str = "f89701c1040109f7f6941111111111111111111111111111111111111111a02222222222222222222222222222222222222222222222222222222222222222c0e61ec719c20180c20202dc21c20103d7d603941111111111111111111111111111111111111111c3c20103d1c101c404c20180c407c20180c405c20104cfc22880c22980c22901c22902c22903c3c20201c102c50201010103";
 
     #[test]
     fn python_plan_and_answer() {
-        let p = Plan::decode(&unhex(PLAN)).unwrap();
+        assert_eq!(
+            Plan::decode(&unhex(PLAN)),
+            Err(Error::Invalid(
+                "bloom keys are not the ones the filter implies"
+            ))
+        );
+        let mut p = Plan::decode_unchecked(&unhex(PLAN)).unwrap();
         assert!(p.aggregated() && p.limit == Some(2) && p.bloom_keys.len() == 1);
+        p.bloom_keys.clear();
+        crate::check::check_plan(&p).unwrap();
         let row = |n, a: u8, t: Value| vec![u(n), u(0), u(0), b(a, 20), t];
         let rows = vec![
             row(1, 0x11, Value::Null),

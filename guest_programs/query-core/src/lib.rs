@@ -1,10 +1,12 @@
 //! The query guest's core: `run(rlp([chain_id, plan, witness]))` → journal.
 //!
-//! 1. decode the plan and the witness (coprocessor/compiler/PLAN.md);
+//! 1. decode the plan and check it (types, bloom keys, bounds: `check`), then
+//!    the witness (coprocessor/compiler/PLAN.md);
 //! 2. verify the header chain from `first_block` to the anchor hash;
 //! 3. build the source rows, each checked against its header's roots
 //!    (transactions / receipts tries rebuilt, senders recovered when `from` is read, bloom skips proven, state proofs verified);
-//! 4. evaluate the plan exactly as `coprocessor/compiler/expected.py`;
+//! 4. evaluate the plan (`eval`: the one definition of its meaning; the compiler
+//!    runs this crate natively for its expected rows);
 //! 5. return the ABI-encoded journal (PLAN.md, "Journal").
 //!
 //! Any inconsistency is an `Err`: the guest panics and there is no proof.
@@ -14,6 +16,7 @@
 extern crate alloc;
 
 pub mod abi;
+pub mod check;
 pub mod eval;
 pub mod plan;
 pub mod scan;

@@ -244,10 +244,14 @@ fn opt_expr(r: &mut ListReader<'_>) -> Result<Option<Expr>> {
     }
 }
 
-fn exprs(mut l: ListReader<'_>) -> Result<Vec<Expr>> {
+fn exprs(l: ListReader<'_>) -> Result<Vec<Expr>> {
+    exprs_at(l, 0)
+}
+
+fn exprs_at(mut l: ListReader<'_>, depth: usize) -> Result<Vec<Expr>> {
     let mut out = Vec::new();
     while !l.is_empty() {
-        out.push(expr_from(l.list()?)?);
+        out.push(expr_at(l.list()?, depth)?);
     }
     Ok(out)
 }
@@ -260,7 +264,15 @@ fn constant(e: Expr) -> Result<Value> {
 }
 
 /// Decode one expression from its list reader.
-pub fn expr_from(mut l: ListReader<'_>) -> Result<Expr> {
+pub fn expr_from(l: ListReader<'_>) -> Result<Expr> {
+    expr_at(l, 0)
+}
+
+fn expr_at(mut l: ListReader<'_>, depth: usize) -> Result<Expr> {
+    if depth >= crate::check::MAX_EXPR_DEPTH {
+        return Err(Error::Invalid("expression nested too deeply"));
+    }
+    let sub = |l: ListReader<'_>| expr_at(l, depth + 1);
     let op = l.u64()?;
     let bin = |op| -> Option<BinOp> {
         Some(match op {
@@ -286,10 +298,10 @@ pub fn expr_from(mut l: ListReader<'_>) -> Result<Expr> {
         3 => Expr::Const(Value::bytes(l.bytes()?)),
         4 => Expr::Const(Value::Bool(flag(l.u64()?)?)),
         5 => Expr::Const(Value::Null),
-        32 => Expr::Not(Box::new(expr_from(l.list()?)?)),
+        32 => Expr::Not(Box::new(sub(l.list()?)?)),
         33 => {
-            let a = expr_from(l.list()?)?;
-            let consts = exprs(l.list()?)?
+            let a = sub(l.list()?)?;
+            let consts = exprs_at(l.list()?, depth + 1)?
                 .into_iter()
                 .map(constant)
                 .collect::<Result<Vec<_>>>()?;
@@ -299,8 +311,8 @@ pub fn expr_from(mut l: ListReader<'_>) -> Result<Expr> {
         41 => Expr::Agg(small(l.u64()?)?),
         _ => match bin(op) {
             Some(b) => {
-                let a = expr_from(l.list()?)?;
-                let c = expr_from(l.list()?)?;
+                let a = sub(l.list()?)?;
+                let c = sub(l.list()?)?;
                 Expr::Bin(b, Box::new(a), Box::new(c))
             }
             None => return Err(Error::Invalid("unknown expression opcode")),
@@ -377,8 +389,19 @@ fn fixed_list<const N: usize>(mut l: ListReader<'_>) -> Result<Vec<[u8; N]>> {
 }
 
 impl Plan {
-    /// Decode the canonical plan bytes (PLAN.md).
+    /// Decode the canonical plan bytes (PLAN.md) and check them
+    /// ([`crate::check::check_plan`]): a decoded plan is a valid one.
     pub fn decode(bytes: &[u8]) -> Result<Plan> {
+        if bytes.len() > crate::check::MAX_PLAN_BYTES {
+            return Err(Error::Invalid("plan too large"));
+        }
+        let plan = Self::decode_unchecked(bytes)?;
+        crate::check::check_plan(&plan)?;
+        Ok(plan)
+    }
+
+    /// Decode without the semantic checks (types, bloom keys, bounds).
+    pub fn decode_unchecked(bytes: &[u8]) -> Result<Plan> {
         let mut r = rlp::list_exact(bytes)?;
         if r.u64()? != 1 {
             return Err(Error::Invalid("plan version is not 1"));

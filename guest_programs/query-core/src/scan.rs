@@ -7,11 +7,11 @@ use ethcore::chain::verify_chain_rlp;
 use ethcore::header::SealedHeader;
 use ethcore::mpt::verify_account_proof;
 use ethcore::receipt::{Outcome, Receipt};
-use ethcore::trie::ordered_trie_root;
 use ethcore::rlp::{self, ListReader};
 use ethcore::transaction::{
     recover_sender, recover_sender_frontier, transactions_root, Transaction,
 };
+use ethcore::trie::ordered_trie_root;
 use ethcore::{Error as EthError, EMPTY_CODE_HASH, EMPTY_ROOT, U256};
 
 use crate::eval::{eval, keeps, Ctx};
@@ -77,6 +77,9 @@ pub fn scan(plan: &Plan, witness: &[u8], chain_id: u64) -> Result<Scanned> {
     w.finish()?;
 
     // headers first_block ..= anchor, linked by parent hash to the anchor hash
+    if headers_rlp.len() as u64 > crate::check::MAX_BLOCKS {
+        return Err(Error::Invalid("more headers than a witness may hold"));
+    }
     let headers = verify_chain_rlp(&headers_rlp, &anchor_hash)?;
     if headers[0].header.number != plan.first_block {
         return Err(Error::Invalid(
@@ -120,11 +123,8 @@ pub fn scan(plan: &Plan, witness: &[u8], chain_id: u64) -> Result<Scanned> {
         Source::Transactions | Source::Receipts | Source::Logs | Source::Event { .. } => {
             scan_blocks(plan, blocks, &header, chain_id, &mut rows)?
         }
-        Source::Accounts { addresses } => {
-            scan_state(plan, addresses, &[], state, &header, &mut rows)?
-        }
-        Source::Storage { addresses, slots } => {
-            scan_state(plan, addresses, slots, state, &header, &mut rows)?
+        Source::Accounts { .. } | Source::Storage { .. } => {
+            scan_state(plan, state, &header, &mut rows)?
         }
     }
     Ok(Scanned {
@@ -150,7 +150,7 @@ fn block_row(s: &SealedHeader) -> Vec<Value> {
         Value::u64(h.timestamp),
         Value::bytes(&h.extra_data),
         Value::bytes(&h.mix_hash),
-        Value::opt_u64(h.base_fee_per_gas),
+        h.base_fee_per_gas.map_or(Value::Null, Value::Uint),
         Value::opt_bytes(h.withdrawals_root.as_ref().map(|x| &x[..])),
         Value::opt_u64(h.blob_gas_used),
         Value::opt_u64(h.excess_blob_gas),
@@ -384,7 +384,7 @@ fn receipt_rows(plan: &Plan, n: u64, receipts: &[Receipt], rows: &mut Rows<'_>) 
     Ok(())
 }
 
-/// expected.py `decode_event`: None when the log does not have the event's shape.
+/// A log's event parameters; None when the log does not have the event's shape.
 pub fn decode_event(
     params: &[crate::plan::EventParam],
     topics: &[[u8; 32]],
@@ -427,116 +427,153 @@ pub fn decode_event(
                 out.push(Value::Bool(!v.is_zero()));
             }
             _ => {
+                // bytesN: left-aligned, the rest zero; the value is the whole
+                // checked word (as Solidity's bytesN -> bytes32), so it compares,
+                // sorts and ABI-encodes as the bytes32 column it is typed as.
                 let n = (p.bits / 8) as usize;
                 if word[n..].iter().any(|&b| b != 0) {
                     return None;
                 }
-                out.push(Value::bytes(&word[..n]));
+                out.push(Value::bytes(word));
             }
         }
     }
     Some(out)
 }
 
+/// One state item of the witness: the proofs needed at (block, address), and
+/// for storage the slots whose proofs are needed, in scan order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatePoint {
+    /// block number
+    pub block: u64,
+    /// account
+    pub address: [u8; 20],
+    /// storage sources: the slots needed (non-empty); accounts: empty
+    pub slots: Vec<[u8; 32]>,
+}
+
+/// The domain points of a state source whose proofs the witness must hold
+/// (PLAN.md "kinds 6, 7"): every (block, address[, slot]) of range ×
+/// addresses (× slots) where `state_filter` is TRUE, evaluated with only the
+/// key columns set. The compiler asks this function which proofs to supply.
+pub fn state_points(plan: &Plan) -> Result<Vec<StatePoint>> {
+    let (addresses, slots, storage): (&[[u8; 20]], &[[u8; 32]], bool) = match &plan.source {
+        Source::Accounts { addresses } => (addresses, &[], false),
+        Source::Storage { addresses, slots } => (addresses, slots, true),
+        _ => return Err(Error::Invalid("not a state source")),
+    };
+    let width = plan.source.width();
+    let mut out = Vec::new();
+    for n in plan.first_block..=plan.last_block {
+        for addr in addresses {
+            let wanted = |slot: Option<&[u8; 32]>| -> Result<bool> {
+                let Some(f) = &plan.state_filter else {
+                    return Ok(true);
+                };
+                let row = key_row(width, n, addr, slot);
+                Ok(eval(f, &Ctx::row(&row))? == Value::Bool(true))
+            };
+            let mut need = Vec::new();
+            if storage {
+                for s in slots {
+                    if wanted(Some(s))? {
+                        need.push(*s);
+                    }
+                }
+                if need.is_empty() {
+                    continue;
+                }
+            } else if !wanted(None)? {
+                continue;
+            }
+            out.push(StatePoint {
+                block: n,
+                address: *addr,
+                slots: need,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn key_row(width: usize, n: u64, addr: &[u8; 20], slot: Option<&[u8; 32]>) -> Vec<Value> {
+    let mut row = alloc::vec![Value::Null; width];
+    row[0] = Value::u64(n);
+    row[1] = Value::bytes(addr);
+    if let Some(s) = slot {
+        row[2] = Value::bytes(s);
+    }
+    row
+}
+
 fn scan_state<'h>(
     plan: &Plan,
-    addresses: &[[u8; 20]],
-    slots: &[[u8; 32]],
     mut state: ListReader<'_>,
     header: &dyn Fn(u64) -> &'h SealedHeader,
     rows: &mut Rows<'_>,
 ) -> Result<()> {
     let storage = matches!(plan.source, Source::Storage { .. });
     let width = plan.source.width();
-    for n in plan.first_block..=plan.last_block {
-        for addr in addresses {
-            // the domain points of (n, addr) where state_filter is TRUE
-            let key_row = |slot: Option<&[u8; 32]>| {
-                let mut row = alloc::vec![Value::Null; width];
-                row[0] = Value::u64(n);
-                row[1] = Value::bytes(addr);
-                if let Some(s) = slot {
-                    row[2] = Value::bytes(s);
-                }
-                row
-            };
-            let wanted = |row: &[Value]| -> Result<bool> {
-                match &plan.state_filter {
-                    None => Ok(true),
-                    Some(f) => Ok(eval(f, &Ctx::row(row))? == Value::Bool(true)),
-                }
-            };
-            let mut need: Vec<&[u8; 32]> = Vec::new();
-            if storage {
-                for s in slots {
-                    if wanted(&key_row(Some(s)))? {
-                        need.push(s);
-                    }
-                }
-                if need.is_empty() {
-                    continue;
-                }
-            } else if !wanted(&key_row(None))? {
-                continue;
+    for point in state_points(plan)? {
+        let (n, addr) = (point.block, &point.address);
+        let mut item = state
+            .list()
+            .map_err(|_| Error::Invalid("missing state item"))?;
+        if item.u64()? != n || item.fixed::<20>()? != *addr {
+            return Err(Error::Invalid(
+                "state items are not the domain points in order",
+            ));
+        }
+        let nodes = strings(item.list()?)?;
+        let mut slot_items = item.list()?;
+        item.finish()?;
+        let account = verify_account_proof(&header(n).header.state_root, addr, &nodes)?;
+        if !storage {
+            if !slot_items.is_empty() {
+                return Err(Error::Invalid("storage proofs in an accounts witness"));
             }
-            let mut item = state
+            let mut row = key_row(width, n, addr, None);
+            match &account {
+                Some(a) => {
+                    row[2] = Value::Bool(true);
+                    row[3] = Value::u64(a.nonce);
+                    row[4] = Value::Uint(a.balance);
+                    row[5] = Value::bytes(&a.storage_root);
+                    row[6] = Value::bytes(&a.code_hash);
+                }
+                None => {
+                    row[2] = Value::Bool(false);
+                    row[3] = Value::u64(0);
+                    row[4] = Value::u64(0);
+                    row[5] = Value::bytes(&EMPTY_ROOT);
+                    row[6] = Value::bytes(&EMPTY_CODE_HASH);
+                }
+            }
+            rows.push(row)?;
+            continue;
+        }
+        for s in &point.slots {
+            let mut si = slot_items
                 .list()
-                .map_err(|_| Error::Invalid("missing state item"))?;
-            if item.u64()? != n || item.fixed::<20>()? != *addr {
+                .map_err(|_| Error::Invalid("missing storage proof"))?;
+            if si.fixed::<32>()? != *s {
                 return Err(Error::Invalid(
-                    "state items are not the domain points in order",
+                    "storage proofs are not the domain points in order",
                 ));
             }
-            let nodes = strings(item.list()?)?;
-            let mut slot_items = item.list()?;
-            item.finish()?;
-            let account = verify_account_proof(&header(n).header.state_root, addr, &nodes)?;
-            if !storage {
-                if !slot_items.is_empty() {
-                    return Err(Error::Invalid("storage proofs in an accounts witness"));
-                }
-                let mut row = key_row(None);
-                match &account {
-                    Some(a) => {
-                        row[2] = Value::Bool(true);
-                        row[3] = Value::u64(a.nonce);
-                        row[4] = Value::Uint(a.balance);
-                        row[5] = Value::bytes(&a.storage_root);
-                        row[6] = Value::bytes(&a.code_hash);
-                    }
-                    None => {
-                        row[2] = Value::Bool(false);
-                        row[3] = Value::u64(0);
-                        row[4] = Value::u64(0);
-                        row[5] = Value::bytes(&EMPTY_ROOT);
-                        row[6] = Value::bytes(&EMPTY_CODE_HASH);
-                    }
-                }
-                rows.push(row)?;
-                continue;
-            }
-            for s in need {
-                let mut si = slot_items
-                    .list()
-                    .map_err(|_| Error::Invalid("missing storage proof"))?;
-                if si.fixed::<32>()? != *s {
-                    return Err(Error::Invalid(
-                        "storage proofs are not the domain points in order",
-                    ));
-                }
-                let snodes = strings(si.list()?)?;
-                si.finish()?;
-                let value = match &account {
-                    Some(a) => ethcore::mpt::verify_storage_proof(&a.storage_root, s, &snodes)?,
-                    None => U256::ZERO, // no account: every slot is 0
-                };
-                let mut row = key_row(Some(s));
-                row[3] = Value::Uint(value);
-                rows.push(row)?;
-            }
-            if !slot_items.is_empty() {
-                return Err(Error::Invalid("extra storage proofs"));
-            }
+            let snodes = strings(si.list()?)?;
+            si.finish()?;
+            let value = match &account {
+                Some(a) => ethcore::mpt::verify_storage_proof(&a.storage_root, s, &snodes)?,
+                None => U256::ZERO, // no account: every slot is 0
+            };
+            let mut row = key_row(width, n, addr, Some(s));
+            row[3] = Value::Uint(value);
+            rows.push(row)?;
+        }
+        if !slot_items.is_empty() {
+            return Err(Error::Invalid("extra storage proofs"));
         }
     }
     if !state.is_empty() {

@@ -23,6 +23,7 @@
 //! release their interpreter lock around them.
 
 mod ingest;
+mod query;
 
 use std::ffi::{c_char, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -48,6 +49,11 @@ pub const R0_ERR_RECEIPT_FORMAT: i32 = 5;
 pub const R0_ERR_ARGUMENT: i32 = 6;
 /// Ethereum data failed an `ethcore` check (hash, root, proof, encoding).
 pub const R0_ERR_ETHCORE: i32 = 7;
+/// The query failed while evaluating (uint256 overflow, division by zero).
+pub const R0_ERR_QUERY_EVAL: i32 = 8;
+/// The query guest rejects the plan or the witness (ill-typed plan, bloom keys
+/// the filter does not imply, items out of place, bounds exceeded).
+pub const R0_ERR_QUERY_INVALID: i32 = 9;
 /// A panic was caught inside the library.
 pub const R0_ERR_PANIC: i32 = 99;
 
@@ -143,7 +149,9 @@ fn declared_memory(elf_bytes: &[u8]) -> Result<u64> {
     use elf::{endian::LittleEndian, ElfBytes};
     let elf = ElfBytes::<LittleEndian>::minimal_parse(elf_bytes)
         .map_err(|e| anyhow!("ELF parse error: {e}"))?;
-    let segments = elf.segments().ok_or_else(|| anyhow!("ELF has no segment table"))?;
+    let segments = elf
+        .segments()
+        .ok_or_else(|| anyhow!("ELF has no segment table"))?;
     Ok(segments
         .iter()
         .filter(|s| s.p_type == elf::abi::PT_LOAD)
@@ -444,6 +452,37 @@ pub unsafe extern "C" fn r0_ingest_blocks(
     })
 }
 
+/// Runs one command of the query guest's core natively (`query.rs`): the very
+/// code the `query` guest runs, so the compiler's expected rows are the
+/// guest's by construction.
+///
+/// # Safety
+/// Pointers follow the module's calling convention.
+#[no_mangle]
+pub unsafe extern "C" fn r0_query(
+    command: *const u8,
+    command_len: usize,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+    err: *mut *mut c_char,
+) -> i32 {
+    boundary(err, || {
+        let command = borrow(command, command_len, "command")?;
+        let output = query::run(command).map_err(|e| {
+            let code = match e {
+                query_core::Error::Eth(_) => R0_ERR_ETHCORE,
+                query_core::Error::Eval(_) => R0_ERR_QUERY_EVAL,
+                _ => R0_ERR_QUERY_INVALID,
+            };
+            Failure {
+                code,
+                error: anyhow!("{e}"),
+            }
+        })?;
+        give(output, out, out_len)
+    })
+}
+
 /// Decodes a receipt: its journal and kind (`R0_KIND_*`). Does not verify.
 ///
 /// # Safety
@@ -523,7 +562,9 @@ mod tests {
 
     fn message(err: *mut c_char) -> String {
         assert!(!err.is_null());
-        let text = unsafe { std::ffi::CStr::from_ptr(err) }.to_string_lossy().into_owned();
+        let text = unsafe { std::ffi::CStr::from_ptr(err) }
+            .to_string_lossy()
+            .into_owned();
         unsafe { r0_free_string(err) };
         text
     }
@@ -552,7 +593,14 @@ mod tests {
         let (mut out, mut len, mut kind) = (std::ptr::null_mut(), 0usize, 0u32);
         let data = [0xffu8; 64];
         let code = unsafe {
-            r0_receipt_decode(data.as_ptr(), data.len(), &mut out, &mut len, &mut kind, &mut err)
+            r0_receipt_decode(
+                data.as_ptr(),
+                data.len(),
+                &mut out,
+                &mut len,
+                &mut kind,
+                &mut err,
+            )
         };
         assert_eq!(code, R0_ERR_RECEIPT_FORMAT);
         assert!(out.is_null());

@@ -134,7 +134,7 @@ pub fn header_from_json(b: &Value) -> Header {
         extra_data: vhex(&b["extraData"]),
         mix_hash: fixed(&b["mixHash"]),
         nonce: fixed(&b["nonce"]),
-        base_fee_per_gas: opt(b, "baseFeePerGas").map(qty_u64),
+        base_fee_per_gas: opt(b, "baseFeePerGas").map(qty_u256),
         withdrawals_root: opt(b, "withdrawalsRoot").map(fixed),
         blob_gas_used: opt(b, "blobGasUsed").map(qty_u64),
         excess_blob_gas: opt(b, "excessBlobGas").map(qty_u64),
