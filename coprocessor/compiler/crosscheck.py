@@ -61,7 +61,7 @@ def _pad_bytes_n(tree, ctx, params: dict, source: S.Source) -> None:
     def pad(node, n: int) -> None:
         c = _const_value(node, ctx, params)
         if c is not None and isinstance(c[0], bytes) and len(c[0]) == n:
-            node.replace(_constant(c[0].ljust(32, b"\0")))
+            node.replace(exp.HexString(this=c[0].ljust(32, b"\0").hex()))  # made a constant below
 
     for node in list(tree.walk()):
         if isinstance(node, (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE)):

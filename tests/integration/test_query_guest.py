@@ -15,11 +15,14 @@ from eth_hash.auto import keccak
 from test_compiler_devchain import CAT, busiest_receiver, env, run  # noqa: F401
 
 from coprocessor import zkvm
+from coprocessor.compiler import compile, native
+from coprocessor.compiler import plan as P
+from coprocessor.compiler import schema as S
 from coprocessor.compiler import witness as W
 from coprocessor.compiler.journal import JOURNAL_VERSION, decode_journal, guest_input
 from coprocessor.compiler.plan import rlp_encode
 from coprocessor.devchain import ALLOWANCE_SLOT, BALANCE_SLOT
-from coprocessor.errors import ExecutionError
+from coprocessor.errors import ExecutionError, PlanRejectedError, QueryEvaluationError
 
 TRANSFERS = ("transfer_volume_into_account", "top_receivers", "transfer_logs_per_block")
 TX_QUERIES = {"distinct_senders_to_contract", "failed_transactions_to_contract"}
@@ -366,3 +369,115 @@ def test_witness_for_a_wider_plan(guest, env, chain_id):  # noqa: F811
     wide = run(env, "transfer_volume_into_account", p)
     with pytest.raises(ExecutionError):
         execute(guest, wide, chain_id, witness=narrow.witness)
+
+
+# --- adversarial plans: the guest alone decides what a plan means (issue 9) -----------------------
+
+NOTHING = keccak(b"NothingEverEmitsThis()")  # a topic absent from every devchain bloom
+TRANSFER_TOPIC = keccak(b"Transfer(address,address,uint256)")
+
+
+def _token_logs(env, extra: str = "", **params):  # noqa: F811
+    """COUNT(*) over the token's logs in the whole devchain range (plus `extra` conjuncts)."""
+    node, store, ix = env
+    h = node.history
+    sql = ("SELECT COUNT(*) AS n FROM logs WHERE block_number BETWEEN :a AND :b AND address = :token" + extra)
+    p = {"a": h.first_block, "b": h.last_block, "token": h.tokens["DUSD"], **params}
+    return compile(sql, params=p, store=store)
+
+
+def _plan_run(guest, q, chain_id, plan, witness=None):
+    data = plan.encode()
+    return zkvm.execute(guest, rlp_encode([chain_id, data, (witness or q.witness).encode()]))
+
+
+def test_bloom_key_attack_fails(guest, env, chain_id):  # noqa: F811
+    """filter address = A, bloom_keys [(A, T*)] for a topic no block has: the prover could skip
+    every block (any subset of A's logs). The guest derives the keys and refuses the plan."""
+    node, store, _ = env
+    q = _token_logs(env)
+    assert q.plan.bloom_keys == () and q.expected[0][0] > 0
+    attack = dataclasses.replace(q.plan, bloom_keys=((node.history.tokens["DUSD"], NOTHING),))
+    w = W.build(store, attack, q.source, q.anchor, [])
+    assert all(b.mode == W.MODE_BLOOM_SKIP for b in w.blocks)  # every block skippable
+    with pytest.raises(ExecutionError, match="bloom keys are not the ones the filter implies"):
+        _plan_run(guest, q, chain_id, attack, w)
+    with pytest.raises(PlanRejectedError):
+        native.run(rlp_encode([chain_id, attack.encode(), w.encode()]))
+
+
+def _all_scanned(q, store) -> W.Witness:
+    """The witness with no block skipped: every block's whole receipt list."""
+    w = _copy(q.witness)
+    for item in w.blocks:
+        if item.mode == W.MODE_BLOOM_SKIP:
+            item.mode = W.MODE_RECEIPTS
+            item.receipts = [r for (r,) in store.sql("SELECT raw FROM receipts WHERE block_number = ? "
+                                                     "ORDER BY tx_index", [item.number])]  # fmt: skip
+    return w
+
+
+def test_errors_are_not_hidden_by_bloom_skips(guest, env, chain_id):  # noqa: F811
+    """address = A AND topic0 = T AND 10 / (log_index - log_index) = 0: rows that fail a bloom-key
+    conjunct are dropped whatever the division does, so skipping and scanning agree."""
+    _, store, _ = env
+    div = " AND topic0 = :t AND 10 / (log_index - log_index) = 0"
+    q = _token_logs(env, div, t=NOTHING)  # no row has the topic: 0, however many blocks are skipped
+    assert q.expected == [(0,)]
+    assert any(b.mode == W.MODE_BLOOM_SKIP for b in q.witness.blocks)
+    skipped = _plan_run(guest, q, chain_id, q.plan)
+    scanned = _plan_run(guest, q, chain_id, q.plan, _all_scanned(q, store))
+    assert skipped.journal == scanned.journal == q.journal
+    # with the token's Transfer topic, matching rows exist: no answer at all, in either witness
+    with pytest.raises(QueryEvaluationError, match="division by zero"):
+        _token_logs(env, div, t=TRANSFER_TOPIC)
+
+
+def _ill_typed(plan):
+    col = lambda i: (P.COL, i)  # noqa: E731
+    uint = lambda v: (P.UINT_C, v)  # noqa: E731
+    f = plan.filter
+    return {
+        "NOT of a uint": dataclasses.replace(plan, filter=(P.AND, f, (P.NOT, col(2)))),
+        "AND of a uint": dataclasses.replace(plan, filter=(P.AND, f, col(0))),
+        "uint compared with bytes": dataclasses.replace(plan, filter=(P.AND, f, (P.EQ, col(0), col(3)))),
+        "arithmetic on an address": dataclasses.replace(plan, filter=(P.AND, f, (P.GT, (P.ADD, col(3), uint(1)), uint(0)))),
+        "count typed as an address": dataclasses.replace(plan, output_types=(S.ADDRESS,)),
+        "SUM of bytes": dataclasses.replace(plan, aggregates=((P.SUM, col(8)),)),
+        "row column in an aggregated select": dataclasses.replace(plan, select=(col(0),)),
+        "NULL constant": dataclasses.replace(plan, filter=(P.AND, f, (P.EQ, col(4), (P.NULL_C,)))),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(_ill_typed(P.QueryPlan((4,), 0, 0, (), None, (P.BOOL_C, True), (),
+                                                                 ((P.COUNT_STAR, None),), ((P.AGG_REF, 0),), (),
+                                                                 None, (S.UINT,)))))  # fmt: skip
+def test_ill_typed_plan_fails(guest, env, chain_id, case):  # noqa: F811
+    q = _token_logs(env)
+    bad = _ill_typed(q.plan)[case]
+    with pytest.raises(ExecutionError, match="invalid input"):
+        _plan_run(guest, q, chain_id, bad)
+
+
+def test_too_deep_plan_fails(guest, env, chain_id):  # noqa: F811
+    q = _token_logs(env)
+    f = q.plan.filter
+    for _ in range(70):  # NOT NOT ... keeps the meaning, not the depth bound
+        f = (P.NOT, f)
+    with pytest.raises(ExecutionError, match="nested too deeply"):
+        _plan_run(guest, q, chain_id, dataclasses.replace(q.plan, filter=f))
+
+
+def test_too_long_in_list_fails(guest, env, chain_id):  # noqa: F811
+    q = _token_logs(env)
+    addrs = tuple(sorted((P.BYTES_C, i.to_bytes(20, "big")) for i in range(1, 1500)))
+    plan = dataclasses.replace(q.plan, filter=(P.AND, q.plan.filter, (P.IN, (P.COL, 3), addrs)))
+    with pytest.raises(ExecutionError, match="IN list is empty or too long"):
+        _plan_run(guest, q, chain_id, plan)
+
+
+def test_too_large_plan_fails(guest, env, chain_id):  # noqa: F811
+    q = _token_logs(env)
+    plan = dataclasses.replace(q.plan, filter=(P.AND, q.plan.filter, (P.NE, (P.COL, 8), (P.BYTES_C, b"x" * 70_000))))
+    with pytest.raises(ExecutionError, match="plan too large"):
+        _plan_run(guest, q, chain_id, plan)

@@ -87,7 +87,7 @@ def test_result_mismatch_raises(cp, env, monkeypatch):  # noqa: F811
     compiled = cp.compile(CAT[name], params=params_for(env, name))
     (bal,) = compiled.expected[0]
     compiled.expected = [(bal + 1,)]  # DuckDB "says" something else than the guest
-    with pytest.raises(ResultMismatchError, match="bug: proven result differs from DuckDB's") as e:
+    with pytest.raises(ResultMismatchError, match="bug: proven result differs from the expected one") as e:
         cp.prove_compiled(compiled, dev=True)
     assert isinstance(e.value, InternalError)
     # the same through prove(): the compiler's answer is patched at the seam
@@ -103,6 +103,92 @@ def test_result_mismatch_raises(cp, env, monkeypatch):  # noqa: F811
     monkeypatch.setattr(sdk, "compile_sql", lying_compile)
     with pytest.raises(ResultMismatchError):
         cp.prove(CAT[name], params=params_for(env, name), dev=True)
+
+
+# --- binding a receipt to its question and to a trusted anchor (issue 9, findings 5 and 6) ------
+
+
+@pytest.fixture(scope="module")
+def saved_balance(cp, env, tmp_path_factory):  # noqa: F811
+    name = "erc20_balance_at_block"
+    params = params_for(env, name)
+    res = cp.prove(CAT[name], params=params, dev=True)
+    path = res.save(tmp_path_factory.mktemp("bind") / "bal.receipt")
+    return name, params, res, path
+
+
+def test_verify_binds_the_question(saved_balance, env):  # noqa: F811
+    name, params, res, path = saved_balance
+    v = QueryResult.load(path).verify(allow_dev=True)
+    assert v.question is None and v.anchor is None and not v.complete
+    assert any("question: NOT checked" in n for n in v.notes())
+    v = QueryResult.load(path).verify(sql=CAT[name], params=params, allow_dev=True)
+    assert v.question is not None and v.rows == res.rows
+    # another question (another account) is refused
+    other = {**params, "account": b"\x01" * 20}
+    with pytest.raises(VerificationError, match="answers another question"):
+        QueryResult.load(path).verify(sql=CAT[name], params=other, allow_dev=True)
+
+
+def test_a_sidecar_cannot_rename_or_retype_a_bound_result(saved_balance):
+    """uint256 and bytes32 share an ABI word: a sidecar may claim a balance is a hash. Seal-only
+    verification cannot tell; binding the question restores the real names and types."""
+    name, params, res, path = saved_balance
+    meta = json.loads(sidecar_path(path).read_text())
+    meta.update(types=["bytes32"], columns=["code_hash"], sql="SELECT code_hash FROM accounts ...")
+    sidecar_path(path).write_text(json.dumps(meta))
+    lied = QueryResult.load(path)
+    v = lied.verify(allow_dev=True)  # the seal holds: only the sidecar lies
+    assert v.question is None and lied.column_types == ["bytes32"] and isinstance(lied.rows[0][0], bytes)
+    bound = QueryResult.load(path)
+    bound.verify(sql=CAT[name], params=params, allow_dev=True)
+    assert bound.column_types == ["uint256"] and bound.columns == ["balance"] and bound.rows == res.rows
+
+
+def test_verify_checks_the_anchor(saved_balance, env):  # noqa: F811
+    name, params, res, path = saved_balance
+    node = env[0]
+    v = QueryResult.load(path).verify(sql=CAT[name], params=params, trusted_rpc=node.url, allow_dev=True)
+    assert v.complete and v.anchor == f"node {node.url}"
+    assert QueryResult.load(path).verify(anchor_hash="0x" + res.anchor_hash.hex(), allow_dev=True).anchor
+    with pytest.raises(VerificationError, match="anchor block"):
+        QueryResult.load(path).verify(anchor_hash=bytes(32), allow_dev=True)
+    # a node of another chain (a fresh anvil: its own genesis, no such block) is not the chain
+    from coprocessor.devchain import Anvil
+
+    with Anvil(chain_id=5) as other:
+        with pytest.raises(VerificationError, match="chain 5"):
+            QueryResult.load(path).verify(trusted_rpc=other.url, allow_dev=True)
+    with Anvil() as other:  # same chain id, another history
+        with pytest.raises(VerificationError, match="no block|not the canonical chain"):
+            QueryResult.load(path).verify(trusted_rpc=other.url, allow_dev=True)
+
+
+def test_prove_checks_the_index_anchor_against_its_node(cp, env):  # noqa: F811
+    from coprocessor.devchain import Anvil
+
+    name = "base_fee_and_gas"  # headers only: nothing is fetched from the node
+    with Anvil() as other:  # the index's chain id, but not the index's blocks
+        with Coprocessor(env[1], rpc=other.url) as liar:
+            with pytest.raises(VerificationError):
+                liar.prove(CAT[name], params=params_for(env, name), dev=True)
+
+
+def test_cli_verify_says_what_was_checked(saved_balance, env):  # noqa: F811
+    name, params, res, path = saved_balance
+    r = runner.invoke(app, ["verify", str(path), "--json", "--allow-dev"])
+    d = json.loads(r.stdout)
+    assert r.exit_code == 0 and d["seal_checked"] and not d["question_checked"] and d["anchor_checked"] is None
+    r = runner.invoke(app, ["verify", str(path), "--allow-dev"])
+    assert "question: NOT checked" in r.stdout and "anchor: NOT checked" in r.stdout
+    r = runner.invoke(app, ["verify", str(path), "--json", "--allow-dev", "--name", name, *_cli_params(params),
+                            "--rpc", env[0].url])  # fmt: skip
+    d = json.loads(r.stdout)
+    assert r.exit_code == 0, r.output
+    assert d["question_checked"] and d["anchor_checked"] == f"node {env[0].url}" and d["columns"] == ["balance"]
+    r = runner.invoke(app, ["verify", str(path), "--json", "--allow-dev", "--sql",
+                            "SELECT COUNT(*) FROM blocks WHERE block_number = 1"])  # fmt: skip
+    assert r.exit_code == 1 and "another question" in json.loads(r.stdout)["error"]
 
 
 # --- CLI ---------------------------------------------------------------------------------------
