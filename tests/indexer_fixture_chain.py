@@ -1,4 +1,4 @@
-"""An RPC-shaped reader over ../shared/fixtures/mainnet: answers the JSON-RPC calls the
+"""An RPC-shaped reader over tests/fixtures/mainnet: answers the JSON-RPC calls the
 indexer makes (eth_chainId, eth_blockNumber, eth_getBlockByNumber, eth_getBlockReceipts,
 eth_getProof) from the fixture files, so mainnet data goes through the indexer's own
 ingestion path. Receipts come from receipts/ (verbatim eth_getBlockReceipts) or are

@@ -1,6 +1,7 @@
-"""Real mainnet fixtures from ../shared/fixtures/mainnet (beside the clone; never copied here).
+"""Real mainnet fixtures from tests/fixtures/mainnet (in the repo; provenance in its SOURCES.md).
 
-Tests that need them skip, saying why, where the folder is absent.
+`$ETH_FIXTURES`, if set, points elsewhere. Tests that need them skip, saying why, where
+the folder is absent.
 """
 
 from __future__ import annotations
@@ -15,12 +16,16 @@ import rlp
 from eth_hash.auto import keccak
 
 REPO = Path(__file__).resolve().parents[1]
-FIXTURES = Path(os.environ.get("ETH_FIXTURES", REPO.parent / "shared" / "fixtures" / "mainnet"))
+FIXTURES = Path(os.environ.get("ETH_FIXTURES", REPO / "tests" / "fixtures" / "mainnet"))
+
+
+ABSENT = (f"mainnet fixtures absent at {FIXTURES} "
+          "(restore tests/fixtures/mainnet from git, or set ETH_FIXTURES)")
 
 
 def require() -> Path:
     if not FIXTURES.is_dir():
-        pytest.skip(f"mainnet fixtures absent at {FIXTURES} (set ETH_FIXTURES)")
+        pytest.skip(ABSENT)
     return FIXTURES
 
 
@@ -30,8 +35,12 @@ def files(kind: str) -> list[Path]:
     return sorted(folder.glob("*.json")) if folder.is_dir() else []
 
 
-def ids(paths: list[Path]) -> list[str]:
-    return [p.stem for p in paths]
+def params(paths: list[Path]) -> list:
+    """Fixture files as pytest parameters named by stem; where the folder is absent, one
+    parameter skipped with the same reason as require()."""
+    if not FIXTURES.is_dir():
+        return [pytest.param(None, id="absent", marks=pytest.mark.skip(reason=ABSENT))]
+    return [pytest.param(p, id=p.stem) for p in paths]
 
 
 @lru_cache(maxsize=None)

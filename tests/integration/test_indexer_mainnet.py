@@ -19,7 +19,7 @@ def chain():
     return FixtureChain()
 
 
-@pytest.mark.parametrize("path", BLOCKS, ids=mainnet.ids(BLOCKS))
+@pytest.mark.parametrize("path", mainnet.params(BLOCKS))
 def test_mainnet_block_indexes_and_validates(chain, path):
     n = int(path.stem)
     with Store(":memory:") as s:

@@ -30,7 +30,7 @@ def _fixtures():
     mainnet.require()
 
 
-@pytest.mark.parametrize("path", HEADERS, ids=mainnet.ids(HEADERS))
+@pytest.mark.parametrize("path", mainnet.params(HEADERS))
 def test_header_hash_matches_mainnet(path):
     fixture = mainnet.load(path)
     info = ethcore.decode_header(mainnet.hexbytes(fixture["rlp"]))
@@ -39,7 +39,7 @@ def test_header_hash_matches_mainnet(path):
     assert info.field_count in (15, 16, 17, 20, 21)
 
 
-@pytest.mark.parametrize("path", HEADERS[:8], ids=mainnet.ids(HEADERS[:8]))
+@pytest.mark.parametrize("path", mainnet.params(HEADERS[:8]))
 def test_mutated_header_is_rejected_or_rehashed(path):
     fixture = mainnet.load(path)
     header = mainnet.hexbytes(fixture["rlp"])
@@ -75,7 +75,7 @@ def test_header_chain_links_to_anchor():
         ethcore.verify_chain(list(reversed(headers)), anchor)
 
 
-@pytest.mark.parametrize("path", PROOFS, ids=mainnet.ids(PROOFS))
+@pytest.mark.parametrize("path", mainnet.params(PROOFS))
 def test_eth_get_proof_verifies(path):
     fixture = mainnet.load(path)
     result = fixture["result"]
@@ -101,7 +101,7 @@ def test_eth_get_proof_verifies(path):
     assert values == [mainnet.hexint(e["value"]) for e in result["storageProof"]]
 
 
-@pytest.mark.parametrize("path", PROOFS[:6], ids=mainnet.ids(PROOFS[:6]))
+@pytest.mark.parametrize("path", mainnet.params(PROOFS[:6]))
 def test_tampered_account_proof_is_rejected(path):
     result = mainnet.load(path)["result"]
     state_root = mainnet.hexbytes(mainnet.load(path)["stateRoot"])
@@ -120,7 +120,7 @@ def test_tampered_account_proof_is_rejected(path):
         ethcore.verify_account_proof(state_root, address, proof[:-1])
 
 
-@pytest.mark.parametrize("path", BLOCKS, ids=mainnet.ids(BLOCKS))
+@pytest.mark.parametrize("path", mainnet.params(BLOCKS))
 def test_block_roots_match_header(path):
     fixture = mainnet.load(path)
     header = mainnet.header_fields(mainnet.hexbytes(fixture["header"]))
@@ -137,7 +137,7 @@ def test_block_roots_match_header(path):
         assert 0 <= tx.type <= 4
 
 
-@pytest.mark.parametrize("path", RECEIPTS, ids=mainnet.ids(RECEIPTS))
+@pytest.mark.parametrize("path", mainnet.params(RECEIPTS))
 def test_rpc_receipts_root(path):
     fixture = mainnet.load(path)
     receipts = mainnet.receipts_from_rpc(fixture["receipts"])

@@ -57,7 +57,7 @@ def test_devchain_tables_equal_the_reference_path(devnode, native_calls):  # noq
         assert sum(len(v) for v in fast[0].values()) > 3 * h.last_block
 
 
-@pytest.mark.parametrize("path", BLOCKS, ids=mainnet.ids(BLOCKS))
+@pytest.mark.parametrize("path", mainnet.params(BLOCKS))
 def test_mainnet_blocks_equal_the_reference_path(path, native_calls):
     mainnet.require()
     chain = FixtureChain()

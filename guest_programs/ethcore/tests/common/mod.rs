@@ -1,7 +1,7 @@
 //! Shared fixture loading for the integration tests.
 //!
-//! Mainnet fixtures: `$ETH_FIXTURES` if set, else
-//! `<crate>/../../../shared/fixtures/mainnet`. ethereum/tests vectors:
+//! Mainnet fixtures: `$ETH_FIXTURES` if set, else the repo's
+//! `tests/fixtures/mainnet` (`<crate>/../../tests/fixtures/mainnet`). ethereum/tests vectors:
 //! `$ETH_TESTS` if set, else `<mainnet dir>/../ethereum-tests`. When a
 //! directory is missing, tests print why and return early (skip).
 #![allow(dead_code)]
@@ -18,7 +18,7 @@ use std::path::PathBuf;
 pub fn mainnet_dir() -> Option<PathBuf> {
     let dir = match std::env::var_os("ETH_FIXTURES") {
         Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/mainnet"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/mainnet"),
     };
     if dir.is_dir() {
         Some(dir)
@@ -37,7 +37,7 @@ pub fn eth_tests_dir() -> Option<PathBuf> {
         None => match std::env::var_os("ETH_FIXTURES") {
             Some(d) => PathBuf::from(d).join("../ethereum-tests"),
             None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../../shared/fixtures/ethereum-tests"),
+                .join("../../tests/fixtures/ethereum-tests"),
         },
     };
     if dir.is_dir() {
