@@ -79,6 +79,7 @@ CASES = sorted(CAT)
 def test_catalogue_query_in_guest(guest, env, chain_id, name):  # noqa: F811
     q = run(env, name, params_for(env, name))
     ex = zkvm.execute(guest, guest_input(q, chain_id))
+    assert ex.journal == q.journal  # the guest in the executor = the compiler's native run, byte for byte
     j = decode_journal(ex.journal, q.plan.output_types)
     assert j.rows == q.expected
     assert j.query_hash == q.query_hash == keccak(q.plan_bytes)
