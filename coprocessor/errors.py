@@ -77,6 +77,10 @@ class StoreError(CoprocessorError):
     """The DuckDB index failed or holds something it must not (`coprocessor.store`)."""
 
 
+class StoreLockedError(StoreError):
+    """Another process holds the DuckDB file's write lock (e.g. `coprocessor index --follow`)."""
+
+
 class IndexerError(CoprocessorError):
     """The indexer cannot go on (`coprocessor.indexer`)."""
 
@@ -114,6 +118,15 @@ class CompileError(CoprocessorError):
         near = f" near {token!r}" if token else ""
         super().__init__(f"{reason}{near}{where}")
         self.reason, self.token, self.line, self.column = reason, token, line, column
+
+
+class IndexIncompleteError(CoprocessorError):
+    """The index lacks blocks a query needs: index `first`..`last` (or point the query at
+    indexed blocks)."""
+
+    def __init__(self, message: str, *, first: int | None = None, last: int | None = None):
+        super().__init__(message)
+        self.first, self.last = first, last
 
 
 class QueryEvaluationError(CoprocessorError):

@@ -29,7 +29,7 @@ from coprocessor.errors import (
     InvalidArgument,
     ReceiptFormatError,
     ResultMismatchError,
-    StoreError,
+    StoreLockedError,
     VerificationError,
 )
 from coprocessor.store import Store
@@ -48,23 +48,22 @@ def sidecar_path(receipt_path: str | Path) -> Path:
 def decode_journal_strict(journal: bytes, output_types: list[int]) -> Journal:
     """decode_journal, and the result must be the canonical ABI encoding of its rows under
     `output_types` (so a sidecar with the wrong types cannot decode a valid journal into rows)."""
-    from eth_abi import decode as abi_decode
     from eth_abi import encode as abi_encode
 
-    from coprocessor.compiler.journal import row_abi_type
+    from coprocessor.compiler.journal import abi_decode_checked, row_abi_type
 
     j = decode_journal(journal, output_types)
     t = row_abi_type(output_types)
-    (raw,) = abi_decode([t], j.result)
+    (raw,) = abi_decode_checked([t], j.result)
     if abi_encode([t], [raw]) != j.result:
-        raise ValueError(f"the result is not {t} (wrong column types?)")
+        raise ReceiptFormatError(f"the result is not {t} (wrong column types?)")
     return j
 
 
 def _decode_verified(journal: bytes, output_types: list[int]) -> Journal:
     try:
         return decode_journal_strict(journal, output_types)
-    except Exception as exc:  # eth_abi's decoding errors
+    except ReceiptFormatError as exc:
         raise VerificationError(f"the journal does not decode as a query result: {exc}") from exc
 
 
@@ -286,14 +285,22 @@ class QueryResult:
             raise InvalidArgument(f"{sidecar_path(path)}: 'types' must list column types")
         try:
             j = decode_journal_strict(receipt.journal, [TYPE_CODES[t] for t in types])
-        except Exception as exc:
+        except ReceiptFormatError as exc:
             raise ReceiptFormatError(f"the journal of {path} does not decode with types {types}: {exc}") from exc
         image_id = bytes.fromhex(str(meta.get("image_id", ""))[2:]) or bytes(32)
         columns = meta.get("columns") or [f"c{i}" for i in range(len(types))]
-        return cls(j.rows, columns, types, j.query_hash, j.chain_id, j.anchor_number, j.anchor_hash,
-                   j.first_block, j.last_block, receipt.journal, receipt, image_id, receipt.is_fake,
-                   meta.get("cycles"), meta.get("user_cycles"), meta.get("segments"),
-                   meta.get("proving_seconds"), meta.get("sql"))  # fmt: skip
+        return cls.from_journal(j, receipt, columns=columns, column_types=types, image_id=image_id,
+                                dev=receipt.is_fake, cycles=meta.get("cycles"), user_cycles=meta.get("user_cycles"),
+                                segments=meta.get("segments"), proving_seconds=meta.get("proving_seconds"),
+                                sql=meta.get("sql"))  # fmt: skip
+
+    @classmethod
+    def from_journal(cls, j: Journal, receipt: zkvm.Receipt, **fields) -> QueryResult:
+        """A result whose rows and journal fields are those of `j` (decoded from `receipt`);
+        `fields` are the rest (columns, column_types, image_id, dev, cycles, ...)."""
+        return cls(rows=j.rows, query_hash=j.query_hash, chain_id=j.chain_id, anchor_number=j.anchor_number,
+                   anchor_hash=j.anchor_hash, first_block=j.first_block, last_block=j.last_block,
+                   journal=receipt.journal, receipt=receipt, **fields)  # fmt: skip
 
 
 def check_journal(compiled: CompiledQuery, chain_id: int, journal: bytes) -> Journal:
@@ -302,7 +309,7 @@ def check_journal(compiled: CompiledQuery, chain_id: int, journal: bytes) -> Jou
     matched), for this chain and anchor. Raises ResultMismatchError."""
     try:
         j = decode_journal(journal, compiled.plan.output_types)
-    except Exception as exc:  # eth_abi's decoding errors
+    except ReceiptFormatError as exc:
         raise ResultMismatchError(f"bug: the proven journal does not decode: {exc}") from exc
     if j.rows != compiled.expected:
         raise ResultMismatchError(
@@ -336,7 +343,7 @@ class Coprocessor:
                 raise InvalidArgument(f"no index at {db}: run `coprocessor index --rpc URL --db {db}` first")
             try:
                 self.store = Store(db)
-            except StoreError:  # another process writes it (e.g. `index --follow`): read only
+            except StoreLockedError:  # another process writes it (e.g. `index --follow`): read only
                 self.store = Store(db, read_only=True)
         self.rpc = rpc
         self._client = self._indexer = None
@@ -413,10 +420,10 @@ class Coprocessor:
                              keccak_po2=zkvm.keccak_po2_for(W.keccak_permutations(compiled.witness)))
         j = check_journal(compiled, self.chain_id, receipt.journal)
         st = receipt.stats
-        return QueryResult(j.rows, list(compiled.columns), list(compiled.column_types), j.query_hash,
-                           j.chain_id, j.anchor_number, j.anchor_hash, j.first_block, j.last_block,
-                           receipt.journal, receipt, program.image_id, bool(dev),
-                           st.cycles, st.user_cycles, st.segments, st.seconds, compiled.sql)  # fmt: skip
+        return QueryResult.from_journal(j, receipt, columns=list(compiled.columns),
+                                        column_types=list(compiled.column_types), image_id=program.image_id,
+                                        dev=bool(dev), cycles=st.cycles, user_cycles=st.user_cycles,
+                                        segments=st.segments, proving_seconds=st.seconds, sql=compiled.sql)  # fmt: skip
 
 
 __all__ = ["Coprocessor", "QueryResult", "ResultMismatchError", "Verification", "check_anchor", "check_journal",

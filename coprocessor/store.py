@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from coprocessor.errors import InternalError, StoreError
+from coprocessor.errors import InternalError, StoreError, StoreLockedError
 
 DEFAULT_DB = "coprocessor.duckdb"
 SCHEMA_VERSION = 1
@@ -130,9 +130,9 @@ class Store:
             if not read_only:
                 self._create()
         except duckdb.Error as exc:
-            raise StoreError(f"cannot open DuckDB index {self.path}: {exc}") from exc
-        if not read_only:
-            self._check_version()
+            cls = StoreLockedError if "lock" in str(exc).lower() else StoreError
+            raise cls(f"cannot open DuckDB index {self.path}: {exc}") from exc
+        self._check_version()
 
     def close(self) -> None:
         self.con.close()

@@ -22,7 +22,7 @@ from coprocessor.compiler import schema as S
 from coprocessor.compiler import witness as W
 from coprocessor.compiler.journal import decode_journal
 from coprocessor.compiler.lower import Lowered, lower
-from coprocessor.errors import CompileError
+from coprocessor.errors import CompileError, IndexIncompleteError
 
 CATALOGUE = Path(__file__).resolve().parents[2] / "queries"
 FetchState = Callable[[int, bytes, tuple], None]
@@ -126,12 +126,12 @@ def compile(sql: str, *, params: dict | None = None, store=None, at_block: int |
     if store is not None:
         cp = store.checkpoint()
         if cp is None:
-            raise CompileError("the index is empty: index blocks before compiling queries")
+            raise IndexIncompleteError("the index is empty: index blocks before compiling queries")
         if anchor is None:
             anchor = cp.last_block
         elif not cp.first_block <= anchor <= cp.last_block:
-            raise CompileError(f"anchor block {anchor} is outside the indexed range "
-                               f"{cp.first_block}..{cp.last_block}")  # fmt: skip
+            raise IndexIncompleteError(f"anchor block {anchor} is outside the indexed range "
+                                       f"{cp.first_block}..{cp.last_block}", first=anchor, last=anchor)  # fmt: skip
     low: Lowered = lower(sql, params=params, views=views, anchor=anchor)
     plan, source = low.plan, low.source
     data = plan.encode()
@@ -139,7 +139,9 @@ def compile(sql: str, *, params: dict | None = None, store=None, at_block: int |
     witness = wbytes = rows = journal = chain_id = None
     if store is not None:
         if plan.first_block < cp.first_block:
-            raise CompileError(f"block {plan.first_block} is below the first indexed block {cp.first_block}")
+            raise IndexIncompleteError(f"block {plan.first_block} is below the first indexed block "
+                                       f"{cp.first_block}: index from {plan.first_block}",
+                                       first=plan.first_block, last=cp.first_block - 1)  # fmt: skip
         chain_id = cp.chain_id
         points: list[tuple] = []
         if source.kind in S.STATE_SOURCES:
@@ -148,7 +150,7 @@ def compile(sql: str, *, params: dict | None = None, store=None, at_block: int |
                 src_rows = source_rows.state_rows(store, plan, source, points)
             except source_rows.MissingState as missing:
                 if fetch_state is None:
-                    raise CompileError(f"{len(missing.points)} state proofs are not indexed (first: block "
+                    raise IndexIncompleteError(f"{len(missing.points)} state proofs are not indexed (first: block "
                                        f"{missing.points[0][0]}, 0x{missing.points[0][1].hex()}): pass "
                                        "fetch_state=indexer.fetch_state") from None  # fmt: skip
                 _fetch(fetch_state, missing.points)

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from eth_abi import decode as abi_decode
+from eth_abi.exceptions import DecodingError
 
 from coprocessor.compiler import schema as S
 from coprocessor.compiler.plan import rlp_encode
-from coprocessor.errors import CompileError
+from coprocessor.errors import CompileError, ReceiptFormatError
 
 JOURNAL_VERSION = 1
 JOURNAL_TYPES = ["uint8", "uint64", "bytes32", "uint64", "bytes32", "uint64", "uint64", "bytes"]
@@ -44,8 +45,16 @@ def row_abi_type(output_types) -> str:
     return "(" + ",".join(["uint256", *(ABI_TYPES[t] for t in output_types)]) + ")[]"
 
 
+def abi_decode_checked(types: list[str], data: bytes) -> tuple:
+    """eth_abi's decode, its errors mapped (here, once) to ReceiptFormatError."""
+    try:
+        return abi_decode(types, data)
+    except (DecodingError, OverflowError, ValueError) as exc:
+        raise ReceiptFormatError(f"not ABI-encoded as {', '.join(types)}: {exc}") from exc
+
+
 def decode_rows(result: bytes, output_types) -> list[tuple]:
-    (rows,) = abi_decode([row_abi_type(output_types)], result)
+    (rows,) = abi_decode_checked([row_abi_type(output_types)], result)
     out = []
     for nulls, *vals in rows:
         row = []
@@ -62,6 +71,6 @@ def decode_rows(result: bytes, output_types) -> list[tuple]:
 
 def decode_journal(data: bytes, output_types=None) -> Journal:
     """Decodes the journal; with the plan's `output_types`, also the result rows."""
-    v, chain_id, qh, an, ah, first, last, result = abi_decode(JOURNAL_TYPES, data)
+    v, chain_id, qh, an, ah, first, last, result = abi_decode_checked(JOURNAL_TYPES, data)
     rows = decode_rows(result, output_types) if output_types is not None else None
     return Journal(v, chain_id, qh, an, ah, first, last, result, rows)

@@ -9,7 +9,7 @@ from coprocessor import ethcore
 from coprocessor.compiler import plan as P
 from coprocessor.compiler import schema as S
 from coprocessor.compiler.plan import rlp_encode
-from coprocessor.errors import CompileError
+from coprocessor.errors import CompileError, IndexIncompleteError
 
 WITNESS_VERSION = 1
 MODE_BLOOM_SKIP, MODE_RECEIPTS, MODE_TXS_RECEIPTS = 1, 2, 3
@@ -65,7 +65,8 @@ def build(store, plan: P.QueryPlan, source: S.Source, anchor: int, state_points:
     hdr = store.sql("SELECT number, header_rlp, hash, logs_bloom FROM blocks WHERE number BETWEEN ? AND ? "
                     "ORDER BY number", [first, anchor])  # fmt: skip
     if len(hdr) != anchor - first + 1:
-        raise CompileError(f"blocks {first}..{anchor} are not all indexed: index them first")
+        raise IndexIncompleteError(f"blocks {first}..{anchor} are not all indexed: index them first",
+                                   first=first, last=anchor)
     blooms = {n: bloom for n, _, _, bloom in hdr}
     blocks: list[BlockItem] = []
     kind = source.kind
@@ -96,12 +97,12 @@ def build(store, plan: P.QueryPlan, source: S.Source, anchor: int, state_points:
             key = (pt[0], pt[1])
             if key not in by_acct:
                 if key not in acct:
-                    raise CompileError(f"no account proof for 0x{pt[1].hex()} at block {pt[0]}")
+                    raise IndexIncompleteError(f"no account proof for 0x{pt[1].hex()} at block {pt[0]}")
                 by_acct[key] = StateItem(pt[0], pt[1], acct[key])
                 state.append(by_acct[key])
             if kind == S.SRC_STORAGE:
                 if pt not in slots:
-                    raise CompileError(f"no storage proof for slot 0x{pt[2].hex()} at block {pt[0]}")
+                    raise IndexIncompleteError(f"no storage proof for slot 0x{pt[2].hex()} at block {pt[0]}")
                 by_acct[key].slots.append((pt[2], slots[pt]))
     return Witness(anchor, hdr[-1][2], [h for _, h, _, _ in hdr], blocks, state)
 

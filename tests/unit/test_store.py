@@ -108,3 +108,44 @@ def test_export_select_orders_and_stringifies():
         assert [(r[0], r[6]) for r in rows] == [(0, "7"), (1, str(2**255))]
         for t in DATA_TABLES:
             s.arrow(s.export_select(t))
+
+
+def test_a_wrong_schema_version_is_refused_read_only_too(tmp_path):
+    """A read-only open (the SDK's fallback while another process writes) still checks the
+    schema version: a wrong version is never silently read."""
+    db = tmp_path / "i.duckdb"
+    with Store(db) as s:
+        write(s, 0, 1, [(1, 0, "7")])
+        s.con.execute("UPDATE sync_state SET schema_version = 999")
+    for read_only in (False, True):
+        with pytest.raises(StoreError, match="schema version 999"):
+            Store(db, read_only=read_only)
+    from coprocessor.sdk import Coprocessor
+
+    with pytest.raises(StoreError, match="schema version 999"):
+        Coprocessor(db)
+
+
+def test_a_locked_index_is_a_store_locked_error(tmp_path):
+    import subprocess
+    import sys
+
+    from coprocessor.errors import StoreLockedError
+
+    db = tmp_path / "i.duckdb"
+    Store(db).close()
+    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(db)!r}); "
+                               "print('locked', flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(StoreLockedError):
+            Store(db)
+        from coprocessor.sdk import Coprocessor
+
+        with pytest.raises(StoreLockedError):  # DuckDB refuses readers of other processes too
+            Store(db, read_only=True)
+        with pytest.raises(StoreLockedError):
+            Coprocessor(db)
+    finally:
+        holder.kill()
+        holder.wait()
