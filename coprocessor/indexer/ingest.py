@@ -256,7 +256,7 @@ def ingest_block(rows: Rows, block: dict | None, receipts: list | None, *, numbe
         raise _fail(n, "transactions_root", f"computed 0x{troot.hex()}, header has "
                     f"{block['transactionsRoot']}")  # fmt: skip
 
-    consensus, logs_per = [], []
+    consensus, logs_per, gas_used = [], [], []
     if receipts is None:
         if require_receipts:
             raise _fail(n, "receipts_missing", "the node returned no receipts")
@@ -272,6 +272,7 @@ def ingest_block(rows: Rows, block: dict | None, receipts: list | None, *, numbe
             if r.get("gasUsed") is not None and hi(r["gasUsed"]) != cum - prev_cum:
                 raise _fail(n, "receipt_gas_used", f"receipt {i}: gasUsed {r['gasUsed']} != "
                             f"cumulative difference {cum - prev_cum}")  # fmt: skip
+            gas_used.append(cum - prev_cum)  # stored as derived: a node may omit gasUsed
             prev_cum = cum
             logs = encode.receipt_logs(r)
             logs_per.append(logs)
@@ -343,7 +344,7 @@ def ingest_block(rows: Rows, block: dict | None, receipts: list | None, *, numbe
             rc["type"].append(hi(r.get("type", "0x0")))
             rc["status"].append(hi(status) if status is not None else None)
             rc["post_state"].append(hb(r["root"]) if status is None and r.get("root") else None)
-            rc["gas_used"].append(hi(r["gasUsed"])), rc["cumulative_gas_used"].append(hi(r["cumulativeGasUsed"]))
+            rc["gas_used"].append(gas_used[i]), rc["cumulative_gas_used"].append(hi(r["cumulativeGasUsed"]))
             rc["effective_gas_price"].append(_s(_opt(r, "effectiveGasPrice")))
             rc["contract_address"].append(hb(r["contractAddress"]) if r.get("contractAddress") else None)
             rc["logs_bloom"].append(hb(r["logsBloom"])), rc["log_count"].append(len(logs_per[i]))

@@ -115,6 +115,19 @@ def test_tampered_data_is_rejected_naming_block_and_check(sample, path, value, c
     assert rows.blocks == 0 and not rows.cols["blocks"]["number"]  # nothing of the block kept
 
 
+def test_receipts_without_gas_used_are_indexed_with_the_derived_value(sample):
+    """gasUsed is not consensus data: a node may omit it. The stored gas_used is the cumulative
+    difference (what the guest proves), and nothing fails half-way through a block's rows."""
+    want = [int(r["gasUsed"], 16) for r in sample[2]]
+
+    def drop(b, receipts, p):
+        for r in receipts:
+            del r["gasUsed"]
+
+    rows = ingest(sample, drop)
+    assert rows.cols["receipts"]["gas_used"] == want
+
+
 def test_receipt_count_mismatch(sample):
     with pytest.raises(InvalidBlockError, match="receipt_count"):
         ingest(sample, lambda b, r, p: r.pop())
