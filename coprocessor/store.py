@@ -303,8 +303,9 @@ def table_names() -> Iterable[str]:
     return (*DATA_TABLES, "sync_state")
 
 
-def query_rows(view: str, columns: Sequence[tuple[str, str]], rows: Sequence[tuple], query: str) -> list[tuple]:
-    """Runs `query` in a scratch in-memory DuckDB over `rows` exposed as view `view`.
+def query_scratch_db(view: str, columns: Sequence[tuple[str, str]], rows: Sequence[tuple], query: str) -> list[tuple]:
+    """Runs `query` in a new scratch in-memory DuckDB (not the index) over `rows`, exposed as
+    view `view`; the database is dropped afterwards.
 
     `columns` are (name, DuckDB type); a column typed BIGNUM or HUGEINT takes Python ints
     (passed as decimal text, cast in the view). The view also has `__scan`, the row's position.

@@ -35,7 +35,7 @@ from coprocessor.compiler import plan as P
 from coprocessor.compiler import schema as S
 from coprocessor.compiler.lower import READ, _const_value, _Ctx
 from coprocessor.errors import ResultMismatchError, StoreError
-from coprocessor.store import query_rows
+from coprocessor.store import query_scratch_db
 
 _HUGEINT_MAX = 2**127 - 1
 _BYTES_TYPES = (S.ADDRESS, S.BYTES32, S.BYTES)
@@ -135,12 +135,12 @@ def duckdb_rows(sql: str, params: dict | None, plan: P.QueryPlan, source: S.Sour
     query = _rewrite(sql, params or {}, plan, source)
     try:
         cols, rows = _columns(source, src_rows, bignum=False)
-        got = query_rows(source.name, cols, rows, query)
+        got = query_scratch_db(source.name, cols, rows, query)
     except StoreError as exc:
         if "Overflow" not in str(exc):
             raise ResultMismatchError(f"bug: DuckDB cannot run the compiled query: {exc}\n{query}") from exc
         cols, rows = _columns(source, src_rows, bignum=True)  # past HUGEINT: BIGNUM (DOUBLE for * // %)
-        got = query_rows(source.name, cols, rows, query)
+        got = query_scratch_db(source.name, cols, rows, query)
     return [_convert(r, plan.output_types) for r in got]
 
 
