@@ -387,6 +387,13 @@ class _Lowerer:
             return (op, a, b), S.UINT
         if isinstance(node, exp.Paren):
             return self.output(node.this, True)
+        if type(node) in _CMP:  # comparisons over aggregates and group keys
+            (a, ta), (b, tb) = self.output(node.this, True), self.output(node.expression, True)
+            if ta != tb:
+                raise self.ctx.error(node, f"cannot compare {S.TYPE_NAMES[ta]} with {S.TYPE_NAMES[tb]}")
+            if ta == S.BOOL and _CMP[type(node)] not in (P.EQ, P.NE):
+                raise self.ctx.error(node, "booleans compare with = and <> only")
+            return (_CMP[type(node)], a, b), S.BOOL
         return self.expr(node, agg_ok=True)
 
 

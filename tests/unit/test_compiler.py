@@ -216,3 +216,14 @@ def test_catalogue_has_ten_queries_that_compile():
         c = compile(q.sql, params=params, views=q.views)
         assert [r["name"] for r in q.result] == c.columns, q.name
         assert [r["type"] for r in q.result] == c.column_types, q.name
+
+
+def test_comparisons_over_aggregates_and_group_keys():
+    """Used to crash the compiler with a TypeError (issue 9, finding 7)."""
+    a = b"\x01" * 20
+    rows = [(1, 0, 0, a, a, a, 5), (1, 1, 1, a, a, a, 6), (2, 0, 2, a, a, a, 7)]
+    q = compile("SELECT block_number, block_number = COUNT(*) AS same, COUNT(*) > 1 AS many "
+                "FROM erc20_transfers WHERE block_number BETWEEN 1 AND 3 GROUP BY block_number")  # fmt: skip
+    assert evaluate(q.plan, rows) == [(1, False, True), (2, False, False)]
+    with pytest.raises(CompileError, match="cannot compare"):
+        compile('SELECT "to" = COUNT(*) FROM erc20_transfers WHERE block_number = 1 GROUP BY "to"')
