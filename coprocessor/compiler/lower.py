@@ -529,6 +529,8 @@ def lower(sql: str, *, params: dict | None = None, views: dict[str, str] | None 
     aggregated = group is not None or any(type(n) in _AGGS for s in tree.expressions for n in s.walk())
 
     # SELECT list
+    if not tree.expressions:
+        raise ctx.error(tree, "SELECT needs at least one output column", keyword="SELECT")
     outputs, out_types, out_names = [], [], []
     for item in tree.expressions:
         if isinstance(item, exp.Star) or (isinstance(item, exp.Column) and isinstance(item.this, exp.Star)):
