@@ -158,7 +158,7 @@ def _param(v, name, ctx, node):
             return _bytes_const(bytes.fromhex(v[2:]))
         except ValueError:
             pass
-    if isinstance(v, str) and v.isdigit():
+    if isinstance(v, str) and v.isascii() and v.isdigit():  # not '²': str.isdigit() takes it, int() does not
         return _param(int(v), name, ctx, node)
     raise ctx.error(node, f"parameter :{name} must be an integer, bytes or 0x-hex, got {v!r:.40}", keyword=":")
 
@@ -394,7 +394,12 @@ class _Lowerer:
             if ta == S.BOOL and _CMP[type(node)] not in (P.EQ, P.NE):
                 raise self.ctx.error(node, "booleans compare with = and <> only")
             return (_CMP[type(node)], a, b), S.BOOL
-        return self.expr(node, agg_ok=True)
+        e, t = self.expr(node, agg_ok=True)
+        if _refs(e):  # a row's column outside every aggregate: there is no row here
+            col = next((c for c in node.find_all(exp.Column) if not c.find_ancestor(*_AGGS)), node)
+            raise self.ctx.error(col, "a column outside an aggregate cannot be combined with aggregates in "
+                                 "SELECT: select it as its own column (a GROUP BY expression)")  # fmt: skip
+        return e, t
 
 
 def _ident(ident) -> str:
@@ -447,6 +452,13 @@ def _const_set(e, col: int) -> list | None:
 
 def lower(sql: str, *, params: dict | None = None, views: dict[str, str] | None = None,
           anchor: int | None = None) -> Lowered:  # fmt: skip
+    try:
+        return _lower(sql, params=params, views=views, anchor=anchor)
+    except RecursionError:  # parsing and lowering recurse: ((((...)))), NOT NOT ..., a + a + ... + a
+        raise CompileError("the query is nested too deeply", token=sql.strip()[:20], line=1, column=1) from None
+
+
+def _lower(sql: str, *, params: dict | None, views: dict[str, str] | None, anchor: int | None) -> Lowered:
     ctx = _Ctx(sql)
     tree = parse(sql, ctx)
     params = params or {}
@@ -535,6 +547,9 @@ def lower(sql: str, *, params: dict | None = None, views: dict[str, str] | None 
     for item in tree.expressions:
         if isinstance(item, exp.Star) or (isinstance(item, exp.Column) and isinstance(item.this, exp.Star)):
             raise ctx.error(item, "SELECT * is not supported: name the columns", keyword="*")
+        if isinstance(item, exp.Alias) and not isinstance(item.args["alias"], exp.Identifier):  # x :p, x AS :p
+            raise ctx.error(item.args["alias"], "an output name must be an identifier (a parameter, missing "
+                            "comma or other expression is in its place)")  # fmt: skip
         inner = item.this if isinstance(item, exp.Alias) else item
         e, t = low.output(inner, aggregated)
         outputs.append(e)
@@ -631,7 +646,7 @@ def _domain(conj: list, col: int) -> set | None:
 def _range_of(c, low: _Lowerer):
     """(first, last) if the conjunct is `block_number = n` or `block_number BETWEEN a AND b`."""
     def is_block(n):
-        return isinstance(n, exp.Column) and low.src.index(
+        return isinstance(n, exp.Column) and isinstance(n.this, exp.Identifier) and low.src.index(
             n.name if n.this.quoted else n.name.lower()) == 0  # fmt: skip
 
     def const(n):

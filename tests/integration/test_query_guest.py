@@ -463,7 +463,7 @@ def test_ill_typed_plan_fails(guest, env, chain_id, case):  # noqa: F811
 def test_too_deep_plan_fails(guest, env, chain_id):  # noqa: F811
     q = _token_logs(env)
     f = q.plan.filter
-    for _ in range(70):  # NOT NOT ... keeps the meaning, not the depth bound
+    for _ in range(260):  # NOT NOT ... keeps the meaning, not the depth bound
         f = (P.NOT, f)
     with pytest.raises(ExecutionError, match="nested too deeply"):
         _plan_run(guest, q, chain_id, dataclasses.replace(q.plan, filter=f))

@@ -227,3 +227,21 @@ def test_comparisons_over_aggregates_and_group_keys():
     assert evaluate(q.plan, rows) == [(1, False, True), (2, False, False)]
     with pytest.raises(CompileError, match="cannot compare"):
         compile('SELECT "to" = COUNT(*) FROM erc20_transfers WHERE block_number = 1 GROUP BY "to"')
+
+
+@pytest.mark.parametrize("sql, params, reason", [
+    ("SELECT block_number, tx_index:c FROM transactions WHERE block_number BETWEEN 1 AND 2", {"c": 1},
+     "output name must be an identifier"),
+    ("SELECT COUNT(*) FROM blocks WHERE block_number = :c", {"c": "²"}, "must be an integer"),
+    ("SELECT " + "(" * 3000 + "1" + ")" * 3000 + " FROM blocks WHERE block_number = 1", {}, "nested too deeply"),
+    ("SELECT block_number + COUNT(*) FROM blocks WHERE block_number = 1", {}, "GROUP BY"),
+    ("SELECT COUNT(*) FROM blocks WHERE block_number = 1 AND " + " AND ".join(["gas_used > 1"] * 300), {},
+     "nested too deeply"),
+])  # fmt: skip
+def test_crashes_found_by_fuzzing_are_compile_errors(sql, params, reason):
+    with pytest.raises(CompileError, match=reason):
+        compile(sql, params=params)
+
+
+def test_a_where_of_a_hundred_conjuncts_compiles():
+    compile("SELECT COUNT(*) FROM blocks WHERE block_number = 1 AND " + " AND ".join(["gas_used > 1"] * 100))

@@ -18,7 +18,7 @@ use crate::plan::{
 use crate::{Error, Result, Value};
 
 /// Deepest expression nesting a plan may have (decoding is recursive).
-pub const MAX_EXPR_DEPTH: usize = 64;
+pub const MAX_EXPR_DEPTH: usize = 256;
 /// Most constants in one IN list.
 pub const MAX_IN_LIST: usize = 1024;
 /// Most addresses (and, for storage, most slots) of a state source.
