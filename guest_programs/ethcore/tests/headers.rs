@@ -298,3 +298,16 @@ proptest! {
         prop_assert_ne!(h.hash_slow().unwrap(), keccak256(raw));
     }
 }
+
+#[test]
+fn base_fee_is_a_uint256() {
+    // execution-specs types base_fee_per_gas as Uint: a fee past 2^64 decodes and round-trips
+    let Some(f) = load_file("headers_rlp", "22431084.json") else {
+        return;
+    };
+    let mut h = Header::decode(&vhex(&f["rlp"])).unwrap();
+    let big = ethcore::U256::from(1u64) << 70;
+    h.base_fee_per_gas = Some(big);
+    let again = Header::decode(&h.encode().unwrap()).unwrap();
+    assert_eq!(again.base_fee_per_gas, Some(big));
+}
