@@ -116,7 +116,7 @@ def main() -> None:
             with console.status("proving for real (about a minute on 2 cores)..."):
                 res = cop.prove(cat[name], params=params)
             started = time.perf_counter()
-            j = res.verify()
+            j = res.verify(sql=cat[name], params=params, trusted_rpc=node.url)  # question + anchor checked too
             verify_s = time.perf_counter() - started
             out = res.save(Path(tmp) / f"{res.query_hash.hex()}.receipt")
             t = Table(title=f"{name}, proven and verified from Python")
@@ -133,8 +133,10 @@ def main() -> None:
             t.add_row("receipt", f"{res.receipt.kind}, {res.receipt_size:,} bytes ({out.name})")
             console.print(t)
             assert j.rows == node_code_hash()
-            console.print("[green]verified[/]: the seal proves the query guest computed this answer from "
-                          "block data linked to the anchor hash; it equals the node's and DuckDB's.")  # fmt: skip
+            assert j.complete
+            console.print("[green]verified[/]: the seal proves the query guest computed this answer to this SQL "
+                          "(queryHash) from block data linked to the anchor, whose hash the node confirms; it "
+                          "equals the node's and DuckDB's.")  # fmt: skip
     console.print("anvil stopped, temporary index removed.")
 
 
