@@ -82,7 +82,7 @@ def bench_ethcore_cycles() -> None:
     from rich.table import Table
 
     sys.path.insert(0, str(REPO / "tests"))
-    import ethcheck_inputs
+    from support import ethcheck_inputs
     import mainnet
 
     from coprocessor.zkvm import Program, execute
@@ -115,7 +115,7 @@ PROVE_BUDGET_S = 180  # a real proof is attempted only for queries expected to p
 def _query_env(tmp: Path):
     """A devchain (anvil) with the tests' history, fully indexed into a fresh DuckDB store."""
     sys.path.insert(0, str(REPO / "tests"))
-    from devchain_support import start_devnode
+    from support.devchain import start_devnode
 
     from coprocessor.indexer import Indexer
     from coprocessor.store import Store
@@ -131,7 +131,7 @@ def _mainnet_receipts(guest) -> tuple[str, str]:
     """User cycles of a logs scan over one busy mainnet block (its whole receipts list rebuilt
     to receiptsRoot), minus a headers-only query of the same block."""
     sys.path.insert(0, str(REPO / "tests"))
-    import ethcheck_inputs
+    from support import ethcheck_inputs
     import mainnet
     from eth_hash.auto import keccak
 

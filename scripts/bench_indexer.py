@@ -34,7 +34,7 @@ from coprocessor.indexer import Indexer, IndexerConfig
 from coprocessor.store import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from indexer_faultproxy import FaultProxy, Faults  # noqa: E402  (a proxy with latency only)
+from support.faultproxy import FaultProxy, Faults  # noqa: E402  (a proxy with latency only)
 
 
 def web3_loop(url: str, last: int) -> float:

@@ -7,57 +7,25 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 import pytest
-from devchain_support import devnode  # noqa: F401
+from support.catalogue import (
+    APPROVAL,
+    CAT,
+    TRANSFER,
+    busiest_receiver,
+    call,
+    hx,
+    logs,
+    run,
+)
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_hash.auto import keccak
 
 from coprocessor import ethcore
-from coprocessor.compiler import catalogue, compile
 from coprocessor.compiler import witness as W
 from coprocessor.devchain import ALLOWANCE_SLOT, BALANCE_SLOT, selector
 from coprocessor.indexer import Indexer
 from coprocessor.store import Store
-
-TRANSFER = keccak(b"Transfer(address,address,uint256)")
-APPROVAL = keccak(b"Approval(address,address,uint256)")
-CAT = catalogue()
-
-
-@pytest.fixture(scope="module")
-def env(devnode, tmp_path_factory):  # noqa: F811
-    store = Store(tmp_path_factory.mktemp("compiler") / "index.duckdb")
-    ix = Indexer(devnode.client, store)
-    ix.run(first=0)
-    yield devnode, store, ix
-    store.close()
-
-
-def hx(b: bytes) -> str:
-    return "0x" + b.hex()
-
-
-def logs(c, token, topic0, a, b, **topics):
-    flt = {"address": hx(token), "fromBlock": hex(a), "toBlock": hex(b), "topics": [hx(topic0)]}
-    rs = c.call("eth_getLogs", [flt])
-    return [(int(r["blockNumber"], 16), [bytes.fromhex(t[2:]) for t in r["topics"]],
-             int(r["data"], 16) if r["data"] != "0x" else 0) for r in rs]  # fmt: skip
-
-
-def run(env, name, params):
-    node, store, ix = env
-    q = CAT[name]
-    return compile(q.sql, params=params, store=store, views=q.views, fetch_state=ix.fetch_state)
-
-
-def call(c, to, data, block):
-    return c.call("eth_call", [{"to": hx(to), "data": hx(data)}, hex(block)])
-
-
-def busiest_receiver(c, token, a, b):
-    cnt = Counter(t[2][12:] for _, t, _ in logs(c, token, TRANSFER, a, b))
-    return cnt.most_common(1)[0][0]
-
 
 def test_erc20_balance_at_block(env):
     node, _, _ = env

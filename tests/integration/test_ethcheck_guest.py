@@ -7,8 +7,8 @@ must make the guest fail. Both builds are checked: keccak on the accelerator
 
 import pytest
 
-import ethcheck_inputs
-import mainnet
+from support import ethcheck_inputs
+from support import mainnet
 from coprocessor import ethcore, zkvm
 from coprocessor.errors import ExecutionError
 

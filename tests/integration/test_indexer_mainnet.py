@@ -2,9 +2,9 @@
 
 import copy
 
-import mainnet
+from support import mainnet
 import pytest
-from indexer_fixture_chain import FixtureChain
+from support.fixture_chain import FixtureChain
 
 from coprocessor.errors import InvalidBlockError
 from coprocessor.indexer import Indexer, IndexerConfig

@@ -12,9 +12,9 @@ import threading
 import time
 
 import pytest
-from devchain_support import devnode, fresh_devnode, start_devnode  # noqa: F401
-from indexer_faultproxy import FaultProxy, Faults
-from indexer_support import assert_matches_node, dump
+from support.devchain import start_devnode
+from support.faultproxy import FaultProxy, Faults
+from support.indexer import assert_matches_node, dump
 
 from coprocessor.chain import RetryPolicy, RpcClient
 from coprocessor.devchain import allowance_slot, balance_slot
@@ -49,14 +49,14 @@ def tracked_of(node):
 
 
 @pytest.fixture(scope="module")
-def clean(devnode, tmp_path_factory):  # noqa: F811
+def clean(devnode, tmp_path_factory):
     """The reference index of the module's devchain (with tracked state)."""
     db = tmp_path_factory.mktemp("clean") / "clean.duckdb"
     tables, stats = index(devnode.url, db, tracked=tracked_of(devnode))
     return db, tables
 
 
-def test_full_index_matches_the_node(devnode, clean):  # noqa: F811
+def test_full_index_matches_the_node(devnode, clean):
     db, tables = clean
     with Store(db, read_only=True) as s:
         assert_matches_node(s, devnode.client, 1, devnode.history.last_block)
@@ -84,13 +84,13 @@ def test_full_index_matches_the_node(devnode, clean):  # noqa: F811
             assert keccak(raw) == h
 
 
-def test_chunking_and_concurrency_do_not_change_the_tables(devnode, clean, tmp_path):  # noqa: F811
+def test_chunking_and_concurrency_do_not_change_the_tables(devnode, clean, tmp_path):
     tables, _ = index(devnode.url, tmp_path / "a.duckdb", tracked=tracked_of(devnode),
                       chunk_blocks=1, max_chunk_blocks=3, workers=1, commit_blocks=2)  # fmt: skip
     assert tables == clean[1]
 
 
-def test_transient_faults_end_with_the_same_tables(devnode, clean, tmp_path):  # noqa: F811
+def test_transient_faults_end_with_the_same_tables(devnode, clean, tmp_path):
     faults = Faults(p429=0.1, p500=0.1, pdrop=0.08, pstall=0.05, stall_seconds=1.5, seed=7)
     with FaultProxy(devnode.url, faults) as proxy:
         tables, _ = index(proxy.url, tmp_path / "f.duckdb", tracked=tracked_of(devnode),
@@ -99,7 +99,7 @@ def test_transient_faults_end_with_the_same_tables(devnode, clean, tmp_path):  #
     assert all(faults.counts[k] > 0 for k in ("429", "500", "drop", "stall")), faults.counts
 
 
-def test_range_too_large_splits_the_batch(devnode, clean, tmp_path):  # noqa: F811
+def test_range_too_large_splits_the_batch(devnode, clean, tmp_path):
     with FaultProxy(devnode.url, Faults(corrupt=lambda m, p, r: r)) as proxy:
         orig = proxy._corrupt
 
@@ -115,14 +115,14 @@ def test_range_too_large_splits_the_batch(devnode, clean, tmp_path):  # noqa: F8
     assert tables == clean[1]
 
 
-def test_node_down_gives_up_with_a_clear_message(devnode, tmp_path):  # noqa: F811
+def test_node_down_gives_up_with_a_clear_message(devnode, tmp_path):
     with FaultProxy(devnode.url, Faults(p500=1.0)) as proxy:
         with pytest.raises(RpcUnavailableError, match="HTTP 502"):
             index(proxy.url, tmp_path / "d.duckdb", retry=RetryPolicy(max_retries=2, backoff=0.01))
 
 
 @pytest.mark.parametrize("what", ["header", "transaction", "receipt", "proof"])
-def test_lying_node_is_reported_and_nothing_of_the_block_stored(devnode, what, tmp_path):  # noqa: F811
+def test_lying_node_is_reported_and_nothing_of_the_block_stored(devnode, what, tmp_path):
     bad = 17
 
     def corrupt(method, params, result):
@@ -196,7 +196,7 @@ class Follower:
         self.client.close()
 
 
-def test_follow_survives_reorgs_of_depth_1_to_5(fresh_devnode, tmp_path):  # noqa: F811
+def test_follow_survives_reorgs_of_depth_1_to_5(fresh_devnode, tmp_path):
     node = fresh_devnode
     f = Follower(node.url, tmp_path / "follow.duckdb")
     try:
@@ -221,7 +221,7 @@ def test_follow_survives_reorgs_of_depth_1_to_5(fresh_devnode, tmp_path):  # noq
     assert followed == fresh
 
 
-def test_reorg_deeper_than_the_limit_stops_and_keeps_the_index(fresh_devnode, tmp_path):  # noqa: F811
+def test_reorg_deeper_than_the_limit_stops_and_keeps_the_index(fresh_devnode, tmp_path):
     node = fresh_devnode
     db = tmp_path / "deep.duckdb"
     index(node.url, db)
@@ -235,7 +235,7 @@ def test_reorg_deeper_than_the_limit_stops_and_keeps_the_index(fresh_devnode, tm
         assert dump(s) == before
 
 
-def test_lagging_node_is_not_a_reorg(fresh_devnode, tmp_path):  # noqa: F811
+def test_lagging_node_is_not_a_reorg(fresh_devnode, tmp_path):
     node = fresh_devnode
     db = tmp_path / "lag.duckdb"
     index(node.url, db)
@@ -254,7 +254,7 @@ def test_lagging_node_is_not_a_reorg(fresh_devnode, tmp_path):  # noqa: F811
         assert dump(s) == before and not ix.stats.reorgs
 
 
-def test_confirmations_keep_the_follower_behind(fresh_devnode, tmp_path):  # noqa: F811
+def test_confirmations_keep_the_follower_behind(fresh_devnode, tmp_path):
     node = fresh_devnode
     with RpcClient(node.url) as c, Store(tmp_path / "c.duckdb") as s:
         ix = Indexer(c, s, IndexerConfig(confirmations=3))
@@ -330,7 +330,7 @@ def test_kill_9_and_resume_20_times(bignode, tmp_path):
     assert _kill_runs(bignode, tmp_path, runs=20, seed=20) >= 12
 
 
-def test_node_without_eth_getBlockReceipts(devnode, clean, tmp_path):  # noqa: F811
+def test_node_without_eth_getBlockReceipts(devnode, clean, tmp_path):
     with FaultProxy(devnode.url, Faults(corrupt=lambda m, p, r: r)) as proxy:
         orig = proxy._corrupt
 
@@ -348,7 +348,7 @@ def test_node_without_eth_getBlockReceipts(devnode, clean, tmp_path):  # noqa: F
     assert tables == clean[1]
 
 
-def test_state_fetched_on_demand_is_verified(devnode, clean, tmp_path):  # noqa: F811
+def test_state_fetched_on_demand_is_verified(devnode, clean, tmp_path):
     import shutil
     db = tmp_path / "od.duckdb"
     shutil.copy(clean[0], db)

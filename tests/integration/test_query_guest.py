@@ -1,7 +1,7 @@
 """The `query` guest on the indexed devchain: for every catalogue query its journal carries
 exactly the compiler's expected rows and queryHash; tampered witnesses make it fail.
 
-Executor only (no proofs). Fixtures and helpers come from test_compiler_devchain.
+Executor only (no proofs). Helpers come from support/catalogue.py, fixtures from conftest.py.
 """
 
 from __future__ import annotations
@@ -10,9 +10,8 @@ import dataclasses
 
 import pytest
 import rlp
-from devchain_support import devnode  # noqa: F401
 from eth_hash.auto import keccak
-from test_compiler_devchain import CAT, busiest_receiver, env, run  # noqa: F401
+from support.catalogue import CAT, TX_QUERIES, busiest_receiver, params_for, run
 
 from coprocessor import zkvm
 from coprocessor.compiler import compile, native
@@ -25,7 +24,6 @@ from coprocessor.devchain import ALLOWANCE_SLOT, BALANCE_SLOT
 from coprocessor.errors import ExecutionError, PlanRejectedError, QueryEvaluationError
 
 TRANSFERS = ("transfer_volume_into_account", "top_receivers", "transfer_logs_per_block")
-TX_QUERIES = {"distinct_senders_to_contract", "failed_transactions_to_contract"}
 
 
 @pytest.fixture(scope="module")
@@ -34,37 +32,8 @@ def guest():
 
 
 @pytest.fixture(scope="module")
-def chain_id(env):  # noqa: F811
+def chain_id(env):
     return env[0].client.chain_id()
-
-
-def params_for(env, name):  # noqa: F811
-    node = env[0]
-    c, h = node.client, node.history
-    a, b = h.first_block, h.last_block
-    token = h.tokens["DUSD"]
-    if name == "erc20_balance_at_block":
-        return {"token": token, "balance_slot": BALANCE_SLOT, "account": busiest_receiver(c, token, a, b),
-                "block": b - 3}  # fmt: skip
-    if name == "erc20_allowance":
-        tok, owner, spender = h.approvals[0]
-        return {"token": tok, "allowance_slot": ALLOWANCE_SLOT, "owner": owner, "spender": spender, "block": b}
-    if name == "eth_balance_every_kth_block":
-        return {"account": h.accounts[3], "from_block": a, "to_block": b, "k": 4}
-    if name == "code_hash_at_block":
-        return {"contract": h.tokens["DETH"], "block": b}
-    if name == "transfer_volume_into_account":
-        return {"token": token, "account": busiest_receiver(c, token, a, b), "from_block": a, "to_block": b}
-    if name in ("top_receivers", "transfer_logs_per_block"):
-        return {"token": h.tokens["DETH"], "from_block": a, "to_block": b}
-    if name == "approvals_by_spender":
-        tok, owner, _ = h.approvals[0]
-        return {"token": tok, "owner": owner, "from_block": a, "to_block": b}
-    if name in TX_QUERIES:
-        return {"contract": token, "from_block": a, "to_block": b}
-    if name == "base_fee_and_gas":
-        return {"from_block": a, "to_block": b}
-    raise AssertionError(f"no parameters for {name}")
 
 
 def execute(guest, q, chain_id, witness: W.Witness | None = None, plan_bytes: bytes | None = None):
@@ -76,7 +45,7 @@ CASES = sorted(CAT)
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_catalogue_query_in_guest(guest, env, chain_id, name):  # noqa: F811
+def test_catalogue_query_in_guest(guest, env, chain_id, name):
     q = run(env, name, params_for(env, name))
     ex = zkvm.execute(guest, guest_input(q, chain_id))
     assert ex.journal == q.journal  # the guest in the executor = the compiler's native run, byte for byte
@@ -97,7 +66,7 @@ def test_every_catalogue_query_is_run():
 
 
 @pytest.fixture(scope="module")
-def transfers(env):  # noqa: F811
+def transfers(env):
     q = run(env, "transfer_volume_into_account", params_for(env, "transfer_volume_into_account"))
     modes = {b.mode for b in q.witness.blocks}
     assert modes == {W.MODE_BLOOM_SKIP, W.MODE_RECEIPTS}, "want both skipped and scanned blocks"
@@ -195,7 +164,7 @@ def test_wrong_anchor_hash(guest, transfers, chain_id):
     _fails(guest, transfers, chain_id, w)
 
 
-def test_flipped_proof_node(guest, env, chain_id):  # noqa: F811
+def test_flipped_proof_node(guest, env, chain_id):
     q = run(env, "erc20_balance_at_block", params_for(env, "erc20_balance_at_block"))
     w = _copy(q.witness)
     node = w.state[0].account_proof[-1]
@@ -207,7 +176,7 @@ def test_flipped_proof_node(guest, env, chain_id):  # noqa: F811
     _fails(guest, q, chain_id, w)
 
 
-def test_tampered_plan_changes_query_hash(guest, env, chain_id):  # noqa: F811
+def test_tampered_plan_changes_query_hash(guest, env, chain_id):
     q = run(env, "base_fee_and_gas", params_for(env, "base_fee_and_gas"))  # cheap: headers only
     plan, outcomes = q.plan_bytes, []
     for i in range(0, len(plan), 3):  # a flipped byte: the guest fails or the journal's hash differs
@@ -222,7 +191,7 @@ def test_tampered_plan_changes_query_hash(guest, env, chain_id):  # noqa: F811
 
 
 @pytest.fixture(scope="module")
-def tx_query(env):  # noqa: F811
+def tx_query(env):
     q = run(env, "failed_transactions_to_contract", params_for(env, "failed_transactions_to_contract"))
     assert any(b.transactions for b in q.witness.blocks), "want a scanned block with transactions"
     return q
@@ -335,7 +304,7 @@ def test_swapped_transactions(guest, tx_query, chain_id):
 
 
 @pytest.fixture(scope="module")
-def balances(env):  # noqa: F811
+def balances(env):
     q = run(env, "eth_balance_every_kth_block", params_for(env, "eth_balance_every_kth_block"))
     assert len(q.witness.state) >= 3
     return q
@@ -355,7 +324,7 @@ def test_dropped_state_item(guest, balances, chain_id):
     _fails(guest, balances, chain_id, w)
 
 
-def test_storage_proof_for_another_slot(guest, env, chain_id):  # noqa: F811
+def test_storage_proof_for_another_slot(guest, env, chain_id):
     q = run(env, "erc20_balance_at_block", params_for(env, "erc20_balance_at_block"))
     w = _copy(q.witness)
     slot, nodes = w.state[0].slots[0]
@@ -363,7 +332,7 @@ def test_storage_proof_for_another_slot(guest, env, chain_id):  # noqa: F811
     _fails(guest, q, chain_id, w)
 
 
-def test_witness_for_a_wider_plan(guest, env, chain_id):  # noqa: F811
+def test_witness_for_a_wider_plan(guest, env, chain_id):
     """A plan that does not match the witness: one block more than the witness covers."""
     p = params_for(env, "transfer_volume_into_account")
     narrow = run(env, "transfer_volume_into_account", {**p, "to_block": p["to_block"] - 1})
@@ -378,7 +347,7 @@ NOTHING = keccak(b"NothingEverEmitsThis()")  # a topic absent from every devchai
 TRANSFER_TOPIC = keccak(b"Transfer(address,address,uint256)")
 
 
-def _token_logs(env, extra: str = "", **params):  # noqa: F811
+def _token_logs(env, extra: str = "", **params):
     """COUNT(*) over the token's logs in the whole devchain range (plus `extra` conjuncts)."""
     node, store, ix = env
     h = node.history
@@ -392,7 +361,7 @@ def _plan_run(guest, q, chain_id, plan, witness=None):
     return zkvm.execute(guest, rlp_encode([chain_id, data, (witness or q.witness).encode()]))
 
 
-def test_bloom_key_attack_fails(guest, env, chain_id):  # noqa: F811
+def test_bloom_key_attack_fails(guest, env, chain_id):
     """filter address = A, bloom_keys [(A, T*)] for a topic no block has: the prover could skip
     every block (any subset of A's logs). The guest derives the keys and refuses the plan."""
     node, store, _ = env
@@ -418,7 +387,7 @@ def _all_scanned(q, store) -> W.Witness:
     return w
 
 
-def test_errors_are_not_hidden_by_bloom_skips(guest, env, chain_id):  # noqa: F811
+def test_errors_are_not_hidden_by_bloom_skips(guest, env, chain_id):
     """address = A AND topic0 = T AND 10 / (log_index - log_index) = 0: rows that fail a bloom-key
     conjunct are dropped whatever the division does, so skipping and scanning agree."""
     _, store, _ = env
@@ -453,14 +422,14 @@ def _ill_typed(plan):
 @pytest.mark.parametrize("case", sorted(_ill_typed(P.QueryPlan((4,), 0, 0, (), None, (P.BOOL_C, True), (),
                                                                  ((P.COUNT_STAR, None),), ((P.AGG_REF, 0),), (),
                                                                  None, (S.UINT,)))))  # fmt: skip
-def test_ill_typed_plan_fails(guest, env, chain_id, case):  # noqa: F811
+def test_ill_typed_plan_fails(guest, env, chain_id, case):
     q = _token_logs(env)
     bad = _ill_typed(q.plan)[case]
     with pytest.raises(ExecutionError, match="invalid input"):
         _plan_run(guest, q, chain_id, bad)
 
 
-def test_too_deep_plan_fails(guest, env, chain_id):  # noqa: F811
+def test_too_deep_plan_fails(guest, env, chain_id):
     q = _token_logs(env)
     f = q.plan.filter
     for _ in range(260):  # NOT NOT ... keeps the meaning, not the depth bound
@@ -469,7 +438,7 @@ def test_too_deep_plan_fails(guest, env, chain_id):  # noqa: F811
         _plan_run(guest, q, chain_id, dataclasses.replace(q.plan, filter=f))
 
 
-def test_too_long_in_list_fails(guest, env, chain_id):  # noqa: F811
+def test_too_long_in_list_fails(guest, env, chain_id):
     q = _token_logs(env)
     addrs = tuple(sorted((P.BYTES_C, i.to_bytes(20, "big")) for i in range(1, 1500)))
     plan = dataclasses.replace(q.plan, filter=(P.AND, q.plan.filter, (P.IN, (P.COL, 3), addrs)))
@@ -477,7 +446,7 @@ def test_too_long_in_list_fails(guest, env, chain_id):  # noqa: F811
         _plan_run(guest, q, chain_id, plan)
 
 
-def test_too_large_plan_fails(guest, env, chain_id):  # noqa: F811
+def test_too_large_plan_fails(guest, env, chain_id):
     q = _token_logs(env)
     plan = dataclasses.replace(q.plan, filter=(P.AND, q.plan.filter, (P.NE, (P.COL, 8), (P.BYTES_C, b"x" * 70_000))))
     with pytest.raises(ExecutionError, match="plan too large"):

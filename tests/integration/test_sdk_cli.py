@@ -1,7 +1,7 @@
 """The SDK (`coprocessor.sdk`) and the CLI's `query` / `verify` on the indexed devchain.
 
 Dev mode (executor + fake receipt) everywhere except one real proof, marked slow.
-Fixtures come from test_compiler_devchain / test_query_guest.
+Fixtures come from conftest.py, helpers from support/catalogue.py.
 """
 
 from __future__ import annotations
@@ -11,9 +11,7 @@ import json
 import time
 
 import pytest
-from devchain_support import devnode  # noqa: F401
-from test_compiler_devchain import CAT, env  # noqa: F401
-from test_query_guest import params_for
+from support.catalogue import CAT, params_for
 from typer.testing import CliRunner
 
 from coprocessor import zkvm
@@ -33,7 +31,7 @@ CHEAPEST = "code_hash_at_block"  # one header + one account proof
 
 
 @pytest.fixture(scope="module")
-def cp(env):  # noqa: F811
+def cp(env):
     node, store, _ = env
     c = Coprocessor(store, rpc=node.url)
     yield c
@@ -47,14 +45,14 @@ def _cli_params(params: dict) -> list[str]:
     return out
 
 
-def test_chain_id_from_the_index(cp, env):  # noqa: F811
+def test_chain_id_from_the_index(cp, env):
     assert cp.chain_id == env[0].client.chain_id() == env[1].checkpoint().chain_id
     with pytest.raises(InvalidArgument, match="contradicts"):
         Coprocessor(env[1], chain_id=cp.chain_id + 1)
 
 
 @pytest.mark.parametrize("name", DEV_QUERIES)
-def test_prove_dev_equals_expected(cp, env, name):  # noqa: F811
+def test_prove_dev_equals_expected(cp, env, name):
     params = params_for(env, name)
     compiled = cp.compile(CAT[name], params=params)
     res = cp.prove(CAT[name], params=params, dev=True)
@@ -76,13 +74,13 @@ def test_prove_dev_equals_expected(cp, env, name):  # noqa: F811
         forged.verify(allow_dev=True)
 
 
-def test_explain_does_not_prove(cp, env):  # noqa: F811
+def test_explain_does_not_prove(cp, env):
     name = "transfer_volume_into_account"
     text = cp.explain(CAT[name], params=params_for(env, name))
     assert "queryHash 0x" in text and "estimated guest cycles" in text
 
 
-def test_result_mismatch_raises(cp, env, monkeypatch):  # noqa: F811
+def test_result_mismatch_raises(cp, env, monkeypatch):
     name = "erc20_balance_at_block"
     compiled = cp.compile(CAT[name], params=params_for(env, name))
     (bal,) = compiled.expected[0]
@@ -109,7 +107,7 @@ def test_result_mismatch_raises(cp, env, monkeypatch):  # noqa: F811
 
 
 @pytest.fixture(scope="module")
-def saved_balance(cp, env, tmp_path_factory):  # noqa: F811
+def saved_balance(cp, env, tmp_path_factory):
     name = "erc20_balance_at_block"
     params = params_for(env, name)
     res = cp.prove(CAT[name], params=params, dev=True)
@@ -117,7 +115,7 @@ def saved_balance(cp, env, tmp_path_factory):  # noqa: F811
     return name, params, res, path
 
 
-def test_verify_binds_the_question(saved_balance, env):  # noqa: F811
+def test_verify_binds_the_question(saved_balance, env):
     name, params, res, path = saved_balance
     v = QueryResult.load(path).verify(allow_dev=True)
     assert v.question is None and v.anchor is None and not v.complete
@@ -145,7 +143,7 @@ def test_a_sidecar_cannot_rename_or_retype_a_bound_result(saved_balance):
     assert bound.column_types == ["uint256"] and bound.columns == ["balance"] and bound.rows == res.rows
 
 
-def test_verify_checks_the_anchor(saved_balance, env):  # noqa: F811
+def test_verify_checks_the_anchor(saved_balance, env):
     name, params, res, path = saved_balance
     node = env[0]
     v = QueryResult.load(path).verify(sql=CAT[name], params=params, trusted_rpc=node.url, allow_dev=True)
@@ -164,7 +162,7 @@ def test_verify_checks_the_anchor(saved_balance, env):  # noqa: F811
             QueryResult.load(path).verify(trusted_rpc=other.url, allow_dev=True)
 
 
-def test_prove_checks_the_index_anchor_against_its_node(cp, env):  # noqa: F811
+def test_prove_checks_the_index_anchor_against_its_node(cp, env):
     from coprocessor.devchain import Anvil
 
     name = "base_fee_and_gas"  # headers only: nothing is fetched from the node
@@ -174,7 +172,7 @@ def test_prove_checks_the_index_anchor_against_its_node(cp, env):  # noqa: F811
                 liar.prove(CAT[name], params=params_for(env, name), dev=True)
 
 
-def test_cli_verify_says_what_was_checked(saved_balance, env):  # noqa: F811
+def test_cli_verify_says_what_was_checked(saved_balance, env):
     name, params, res, path = saved_balance
     r = runner.invoke(app, ["verify", str(path), "--json", "--allow-dev"])
     d = json.loads(r.stdout)
@@ -194,11 +192,11 @@ def test_cli_verify_says_what_was_checked(saved_balance, env):  # noqa: F811
 # --- CLI ---------------------------------------------------------------------------------------
 
 
-def _db(env):  # noqa: F811
+def _db(env):
     return env[1].path
 
 
-def test_cli_query_json_name_param_and_verify(env, tmp_path):  # noqa: F811
+def test_cli_query_json_name_param_and_verify(env, tmp_path):
     name = "erc20_balance_at_block"
     params = params_for(env, name)
     out = tmp_path / "bal.receipt"
@@ -222,7 +220,7 @@ def test_cli_query_json_name_param_and_verify(env, tmp_path):  # noqa: F811
     assert r.exit_code == 0 and "verified" in r.stdout
 
 
-def test_cli_query_sql_table_default_receipt_path(env, tmp_path, monkeypatch):  # noqa: F811
+def test_cli_query_sql_table_default_receipt_path(env, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     h = env[0].history
     sql = CAT["base_fee_and_gas"].sql
@@ -238,7 +236,7 @@ def test_cli_query_sql_table_default_receipt_path(env, tmp_path, monkeypatch):  
     assert res.verify(allow_dev=True).rows == res.rows
 
 
-def test_cli_explain(env):  # noqa: F811
+def test_cli_explain(env):
     name = "top_receivers"
     r = runner.invoke(app, ["query", "--name", name, *_cli_params(params_for(env, name)), "--db", _db(env),
                             "--explain"])  # fmt: skip
@@ -246,7 +244,7 @@ def test_cli_explain(env):  # noqa: F811
     assert "queryHash 0x" in r.stdout and "bloom" in r.stdout and "expected" in r.stdout
 
 
-def test_cli_bad_sql_exit_2_with_token(env):  # noqa: F811
+def test_cli_bad_sql_exit_2_with_token(env):
     r = runner.invoke(app, ["query", "SELECT value FROM storage\nWHERE address = 1 UNION SELECT 1",
                             "--db", _db(env)])  # fmt: skip
     assert r.exit_code == 2, r.output
@@ -255,7 +253,7 @@ def test_cli_bad_sql_exit_2_with_token(env):  # noqa: F811
     assert r.exit_code == 2 and "nonsense_col" in r.output
 
 
-def test_cli_verify_rejects_a_tampered_journal(env, tmp_path):  # noqa: F811
+def test_cli_verify_rejects_a_tampered_journal(env, tmp_path):
     name = "base_fee_and_gas"
     out = tmp_path / "fee.receipt"
     r = runner.invoke(app, ["query", "--name", name, *_cli_params(params_for(env, name)), "--db", _db(env),
@@ -276,7 +274,7 @@ def _flip(b: bytes, i: int) -> bytes:
 
 
 @pytest.mark.slow
-def test_real_proof_of_the_cheapest_catalogue_query(cp, env, tmp_path):  # noqa: F811
+def test_real_proof_of_the_cheapest_catalogue_query(cp, env, tmp_path):
     params = params_for(env, CHEAPEST)
     compiled = cp.compile(CAT[CHEAPEST], params=params)
     started = time.perf_counter()

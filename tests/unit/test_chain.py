@@ -3,7 +3,7 @@
 import socket
 
 import pytest
-from indexer_faultproxy import FaultProxy, Faults
+from support.faultproxy import FaultProxy, Faults
 
 from coprocessor.chain import RetryPolicy, RpcClient
 from coprocessor.devchain import Anvil

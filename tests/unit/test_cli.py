@@ -7,7 +7,6 @@ import sys
 
 import polars as pl
 import pytest
-from devchain_support import devnode  # noqa: F401
 from typer.testing import CliRunner
 
 from coprocessor.cli import app
@@ -17,7 +16,7 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def indexed(devnode, tmp_path_factory):  # noqa: F811
+def indexed(devnode, tmp_path_factory):
     db = tmp_path_factory.mktemp("cli") / "i.duckdb"
     r = runner.invoke(app, ["index", "--rpc", devnode.url, "--db", str(db), "--json", "--to", "20"])
     assert r.exit_code == 0, r.output
@@ -29,7 +28,7 @@ def test_index_summary(indexed):
     assert summary["first_block"] == 0 and summary["last_block"] == 20 and summary["blocks"] == 21
 
 
-def test_index_resumes_and_status(indexed, devnode):  # noqa: F811
+def test_index_resumes_and_status(indexed, devnode):
     db, _ = indexed
     r = runner.invoke(app, ["index", "--rpc", devnode.url, "--db", str(db), "--json"])
     assert r.exit_code == 0, r.output
@@ -53,7 +52,7 @@ def test_export_parquet_is_exact(indexed, tmp_path):
     assert tx.height > 0 and all(int(v) >= 0 for v in tx["value"])
 
 
-def test_gap_is_refused(indexed, devnode):  # noqa: F811
+def test_gap_is_refused(indexed, devnode):
     db, _ = indexed
     r = runner.invoke(app, ["index", "--rpc", devnode.url, "--db", str(db), "--from", "999"])
     assert r.exit_code == 1 and "gap" in r.output
@@ -83,7 +82,7 @@ def test_devchain_command_builds_and_exits():
     assert info["rpc"].startswith("http://127.0.0.1:") and set(info["tokens"]) == {"DUSD", "DETH", "WHALE"}
 
 
-def test_track_from_a_config_file(devnode, tmp_path):  # noqa: F811
+def test_track_from_a_config_file(devnode, tmp_path):
     from coprocessor.devchain import balance_slot
 
     token = devnode.history.tokens["WHALE"]
@@ -102,7 +101,7 @@ def test_track_from_a_config_file(devnode, tmp_path):  # noqa: F811
         assert int(s.sql("SELECT max(value)::VARCHAR FROM storage")[0][0]) > 2**128
 
 
-def test_bad_config_is_a_clear_error(devnode, tmp_path):  # noqa: F811
+def test_bad_config_is_a_clear_error(devnode, tmp_path):
     cfg = tmp_path / "bad.toml"
     cfg.write_text("track = [")
     r = runner.invoke(app, ["index", "--rpc", devnode.url, "--db", str(tmp_path / "b.duckdb"), "--config", str(cfg)])

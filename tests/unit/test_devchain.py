@@ -1,7 +1,6 @@
 """coprocessor.devchain: anvil on a free port with a realistic ERC20 history."""
 
 import pytest
-from devchain_support import devnode  # noqa: F401
 from eth_abi import decode
 
 from coprocessor.devchain import Anvil, allowance_slot, balance_slot, compile_contracts, selector
@@ -13,7 +12,7 @@ def test_compiles_with_pinned_solc():
     assert art.bytecode and any(e.get("name") == "transfer" for e in art.abi)
 
 
-def test_history_is_realistic(devnode):  # noqa: F811
+def test_history_is_realistic(devnode):
     c, h = devnode.client, devnode.history
     blocks = c.batch([("eth_getBlockByNumber", [hex(n), True]) for n in range(h.first_block + 1, h.last_block + 1)])
     counts = [len(b["transactions"]) for b in blocks]
@@ -27,7 +26,7 @@ def test_history_is_realistic(devnode):  # noqa: F811
     assert sum(len(r["logs"]) for rs in receipts for r in rs) > 50
 
 
-def test_nested_mapping_and_big_values(devnode):  # noqa: F811
+def test_nested_mapping_and_big_values(devnode):
     c, h = devnode.client, devnode.history
     token, owner, spender = h.approvals[0]
     word = c.call("eth_getStorageAt", ["0x" + token.hex(), "0x" + allowance_slot(owner, spender).hex(), "latest"])

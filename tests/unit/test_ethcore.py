@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-import mainnet
+from support import mainnet
 from coprocessor import ethcore
 from coprocessor.errors import EthDataError, InvalidArgument
 

@@ -3,9 +3,8 @@
 import copy
 import json
 
-import mainnet
+from support import mainnet
 import pytest
-from devchain_support import devnode  # noqa: F401
 from eth_hash.auto import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -41,7 +40,7 @@ def test_header_with_a_gap_in_fork_fields_is_refused():
 
 
 @pytest.fixture(scope="module")
-def sample(devnode):  # noqa: F811
+def sample(devnode):
     """A busy devchain block (with logs and a failed tx), its receipts and a proof."""
     c, h = devnode.client, devnode.history
     for n in range(h.first_block + 1, h.last_block + 1):

@@ -6,12 +6,11 @@ decline (so the reference path decides, with its error) on anything it does not 
 
 import copy
 
-import mainnet
+from support import mainnet
 import orjson
 import pytest
-from devchain_support import devnode  # noqa: F401
-from indexer_fixture_chain import FixtureChain
-from indexer_support import dump
+from support.fixture_chain import FixtureChain
+from support.indexer import dump
 
 from coprocessor import ethcore
 from coprocessor.devchain import allowance_slot, balance_slot
@@ -45,7 +44,7 @@ def native_calls(monkeypatch):
     return seen
 
 
-def test_devchain_tables_equal_the_reference_path(devnode, native_calls):  # noqa: F811
+def test_devchain_tables_equal_the_reference_path(devnode, native_calls):
     h = devnode.history
     token, owner, spender = h.approvals[0]
     tracked = (Tracked(token, (balance_slot(owner), allowance_slot(owner, spender))), Tracked(owner, ()))
@@ -68,7 +67,7 @@ def test_mainnet_blocks_equal_the_reference_path(path, native_calls):
     assert fast == _index(chain, IndexerConfig(native=False, **cfg), n, n)
 
 
-def _sample(devnode, n_blocks=3):  # noqa: F811
+def _sample(devnode, n_blocks=3):
     c, h = devnode.client, devnode.history
     first = h.last_block - n_blocks + 1
     calls = [x for n in range(first, h.last_block + 1)
@@ -107,7 +106,7 @@ MUTATIONS = {
 
 
 @pytest.mark.parametrize("name", MUTATIONS)
-def test_native_path_declines_what_it_does_not_accept(devnode, name):  # noqa: F811
+def test_native_path_declines_what_it_does_not_accept(devnode, name):
     first, results = _sample(devnode)
     ids = list(range(len(results)))
     assert ingest_native(_body(results), first, ids[0::2], ids[1::2]) is not None
@@ -124,7 +123,7 @@ def test_native_path_declines_bad_responses(body):
     assert ethcore.ingest_blocks(body, 0, [0], [1]) is None
 
 
-def test_native_path_declines_when_results_are_missing_or_duplicated(devnode):  # noqa: F811
+def test_native_path_declines_when_results_are_missing_or_duplicated(devnode):
     first, results = _sample(devnode)
     items = orjson.loads(_body(results))
     ids = list(range(len(results)))
@@ -133,7 +132,7 @@ def test_native_path_declines_when_results_are_missing_or_duplicated(devnode):  
     assert ingest_native(orjson.dumps(items[::-1]), first, ids[0::2], ids[1::2]) is not None  # any order
 
 
-def test_lying_node_is_still_reported_by_the_reference_path(devnode):  # noqa: F811
+def test_lying_node_is_still_reported_by_the_reference_path(devnode):
     """Through the Indexer: native declines, the reference path names block and check."""
     first, _ = _sample(devnode)
 

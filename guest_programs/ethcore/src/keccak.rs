@@ -56,7 +56,11 @@ mod imp {
     impl Sponge {
         #[inline]
         pub fn new() -> Self {
-            Self { state: [0; 25], buf: [0; RATE], len: 0 }
+            Self {
+                state: [0; 25],
+                buf: [0; RATE],
+                len: 0,
+            }
         }
 
         fn absorb_buf(&mut self) {

@@ -82,7 +82,10 @@ pub fn run(command: &[u8]) -> Result<Vec<u8>> {
             let address = r.fixed::<20>()?;
             let topic = r.fixed::<32>()?;
             let mut out = Vec::new();
-            rlp::encode_u64(&mut out, address_topic_absent(&bloom, &address, &topic) as u64);
+            rlp::encode_u64(
+                &mut out,
+                address_topic_absent(&bloom, &address, &topic) as u64,
+            );
             out
         }
         BATCH => {

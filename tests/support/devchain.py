@@ -1,11 +1,7 @@
-"""Shared devchain fixtures for indexer tests: anvil with a built history.
-
-Import the fixtures into a test module (`from devchain_support import devnode`).
-"""
+"""A devchain for tests: anvil with a built history (fixtures `devnode` and `fresh_devnode` in
+tests/conftest.py)."""
 
 from __future__ import annotations
-
-import pytest
 
 from coprocessor.devchain import Anvil, History, build_history
 
@@ -32,19 +28,3 @@ def start_devnode(blocks: int = HISTORY_BLOCKS, txs: int = TXS_PER_BLOCK, seed: 
     except BaseException:
         anvil.stop()
         raise
-
-
-@pytest.fixture(scope="module")
-def devnode():
-    """A read-only devchain for a module (do not mine or reorg on it)."""
-    node = start_devnode()
-    yield node
-    node.close()
-
-
-@pytest.fixture
-def fresh_devnode():
-    """A devchain of one's own (tests that mine, reorg or kill)."""
-    node = start_devnode(blocks=12, txs=5)
-    yield node
-    node.close()

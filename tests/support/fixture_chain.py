@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-import mainnet
+from support import mainnet
 import rlp
 from eth_hash.auto import keccak
 

@@ -15,7 +15,7 @@ import pytest
 import rlp
 from eth_hash.auto import keccak
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(os.environ.get("ETH_FIXTURES", REPO / "tests" / "fixtures" / "mainnet"))
 
 

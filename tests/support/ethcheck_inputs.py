@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import mainnet
+from support import mainnet
 from coprocessor import ethcore
 
 PROOF_BLOCK = "19493153"
