@@ -17,12 +17,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The host side builds with the machine's (rustup) cargo; guests with Debian's.
 HOST_CARGO := CARGO_TARGET_DIR=$(HOST_TARGET) cargo
 
-.PHONY: help setup system-packages node venv native guests test test-python test-rust demo bench clean
+.PHONY: help setup system-packages node venv native guests contracts test test-python test-rust test-contracts demo bench clean
 
 help:
 	@echo "make setup | demo | test | bench"
 
-setup: system-packages node venv native guests
+setup: system-packages node venv native guests contracts lint-cache
 
 system-packages:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -52,11 +52,41 @@ native:
 guests: venv native
 	$(PY) scripts/build_guests.py
 
-test: setup test-rust test-python
+# Solidity (contracts/): forge with the pinned solc-js behind scripts/solc, offline
+# (foundry.toml). ABIs and bytecode for Python go to build/contracts; tests build in build/forge.
+FORGE := node_modules/.bin/forge
+
+contracts: node
+	FOUNDRY_PROFILE=artifacts $(FORGE) build
+
+test-contracts: node
+	$(FORGE) test
+
+# clippy checks dependencies in its own (check) mode: warm that cache at setup, so that
+# `make lint` inside `make test` rebuilds nothing setup already built.
+GUEST_NATIVE_CARGO := CARGO_TARGET_DIR=$(CACHE)/guest-native-target cargo
+CLIPPY_HOST := $(HOST_CARGO) clippy --release --locked --workspace --all-targets
+CLIPPY_GUEST := cd guest_programs && $(GUEST_NATIVE_CARGO) clippy --release --locked -p ethcore -p query-core --all-targets
+
+lint-cache:
+	$(CLIPPY_HOST) --quiet >/dev/null 2>&1 || true
+	$(CLIPPY_GUEST) --quiet >/dev/null 2>&1 || true
+
+# The hygiene gate (part of make test): formatting, lints and types, Python and Rust.
+lint: venv
+	$(PY) -m ruff format --check coprocessor tests scripts
+	$(PY) -m ruff check coprocessor tests scripts
+	$(PY) -m mypy
+	cargo fmt --all --check
+	cd guest_programs && cargo fmt --all --check
+	$(CLIPPY_HOST) -- -D warnings
+	$(CLIPPY_GUEST) -- -D warnings
+
+test: setup lint test-rust test-python test-contracts
 
 test-rust:
 	$(HOST_CARGO) test --release --locked --workspace
-	cd guest_programs && CARGO_TARGET_DIR=$(CACHE)/guest-native-target cargo test --release --locked -p query-core
+	cd guest_programs && $(GUEST_NATIVE_CARGO) test --release --locked -p ethcore -p query-core
 
 test-python:
 	$(PY) -m pytest -q
