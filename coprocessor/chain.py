@@ -35,9 +35,21 @@ from coprocessor.errors import (
     RpcUnavailableError,
 )
 
-_TOO_LARGE_HINTS = ("too large", "too many", "limit exceeded", "exceeds", "range is too",
-                    "batch size", "response size", "query returned more than")  # fmt: skip
+_TOO_LARGE_HINTS = (
+    "too large",
+    "too many",
+    "limit exceeded",
+    "exceeds",
+    "range is too",
+    "batch size",
+    "response size",
+    "query returned more than",
+)
 _RATE_LIMIT_CODES = {429, -32005, -32029}  # providers signal rate limits with these
+# JSON-RPC 2.0 error codes (jsonrpc.org/specification, "Error object"); nodes without a method
+# answer one of these two.
+JSONRPC_INVALID_REQUEST = -32600
+JSONRPC_METHOD_NOT_FOUND = -32601
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,8 +82,15 @@ class RpcClient:
     returns results in order and raises the first item error.
     """
 
-    def __init__(self, url: str, *, timeout: float = 15.0, retry: RetryPolicy | None = None,
-                 max_connections: int = 16, headers: dict[str, str] | None = None):  # fmt: skip
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 15.0,
+        retry: RetryPolicy | None = None,
+        max_connections: int = 16,
+        headers: dict[str, str] | None = None,
+    ):
         if not url.startswith(("http://", "https://")):
             raise InvalidArgument(f"RPC URL must be http(s)://, got {url!r}")
         self.url = url
@@ -80,17 +99,18 @@ class RpcClient:
         self._lock = threading.Lock()
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=max_connections,
-                                max_keepalive_connections=max_connections),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
             headers={"content-type": "application/json", **(headers or {})},
-        )  # fmt: skip
+        )
         self.requests = 0  # HTTP requests sent, retries included
         self.retries = 0
 
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> "RpcClient":
+    def __enter__(self) -> RpcClient:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -123,8 +143,9 @@ class RpcClient:
                     data = orjson.loads(resp.content)
                 except orjson.JSONDecodeError as exc:
                     if status >= 400:
-                        raise RpcError(f"{what}: HTTP {status}: {resp.text[:200]}",
-                                       method=what) from exc  # fmt: skip
+                        raise RpcError(
+                            f"{what}: HTTP {status}: {resp.text[:200]}", method=what
+                        ) from exc
                     raise _Retry(f"unparseable response ({len(resp.content)} bytes)") from exc
                 if isinstance(data, dict) and "error" in data and isinstance(payload, list):
                     # a whole-batch error: the node refused the batch as such
@@ -157,8 +178,10 @@ class RpcClient:
 
     def call(self, method: str, params: Sequence[Any] = ()) -> Any:
         for attempt in range(self.retry.max_retries + 1):
-            data = self._post({"jsonrpc": "2.0", "id": self._next_id(), "method": method,
-                               "params": list(params)}, method)  # fmt: skip
+            data = self._post(
+                {"jsonrpc": "2.0", "id": self._next_id(), "method": method, "params": list(params)},
+                method,
+            )
             if not isinstance(data, dict):
                 raise RpcError(f"{method}: malformed response {str(data)[:200]}", method=method)
             if "error" in data and data["error"] is not None:
@@ -174,9 +197,9 @@ class RpcClient:
         """Results of several calls sent as one JSON-RPC batch, in order."""
         if not calls:
             return []
-        return self._batch(calls, None)
+        return self._collect(calls, None)
 
-    def batch_raw(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> "RawBatch":
+    def batch_raw(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> RawBatch:
         """Sends several calls as one JSON-RPC batch and returns the response *unparsed*
         with the request id of each call (for a consumer that parses it natively).
 
@@ -196,10 +219,17 @@ class RpcClient:
 
     @staticmethod
     def _payload(calls, ids: dict[int, int]) -> list:
-        return [{"jsonrpc": "2.0", "id": rid, "method": calls[i][0],
-                 "params": list(calls[i][1])} for rid, i in ids.items()]  # fmt: skip
+        return [
+            {"jsonrpc": "2.0", "id": rid, "method": calls[i][0], "params": list(calls[i][1])}
+            for rid, i in ids.items()
+        ]
 
-    def _batch(self, calls, first: tuple[dict[int, int], Any] | None) -> list[Any]:
+    def finish_batch(self, raw: RawBatch) -> list[Any]:
+        """What `batch(raw.calls)` returns, starting from the response `raw` holds (items the
+        node rate-limited or dropped are sent again; item errors are raised)."""
+        return self._collect(raw.calls, (raw.id_of, raw.body))
+
+    def _collect(self, calls, first: tuple[dict[int, int], Any] | None) -> list[Any]:
         """`batch`, optionally starting from an already received response (`first`)."""
         what = self._what(calls)
         pending = list(range(len(calls)))
@@ -273,4 +303,4 @@ class RawBatch:
 
     def results(self) -> list[Any]:
         """What `RpcClient.batch(calls)` returns, starting from this response."""
-        return self.client._batch(self.calls, (self.id_of, self.body))
+        return self.client.finish_batch(self)

@@ -38,8 +38,8 @@ SOLCJS = Path(os.environ.get("COPROCESSOR_SOLCJS", REPO_ROOT / "node_modules/.bi
 CONTRACTS = REPO_ROOT / "contracts"
 CACHE = Path(os.environ.get("COPROCESSOR_CACHE", Path.home() / ".cache/coprocessor"))
 
-# Storage layout of DevToken (see contracts/DevToken.sol).
-BALANCE_SLOT, ALLOWANCE_SLOT, TOTAL_SUPPLY_SLOT = 0, 1, 2
+# Storage slots of DevToken's mappings (contracts/DevToken.sol declares them in this order).
+BALANCE_SLOT, ALLOWANCE_SLOT = 0, 1
 
 
 def selector(signature: str) -> bytes:
@@ -75,13 +75,23 @@ def compile_contracts(source: Path = CONTRACTS / "DevToken.sol") -> dict[str, Ar
     else:
         if not SOLCJS.exists():
             raise DevchainError(f"solc-js not found at {SOLCJS}: run `make setup`")
-        std = {"language": "Solidity", "sources": {source.name: {"content": text}},
-               "settings": {"optimizer": {"enabled": True, "runs": 200},
-                            "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}}}}  # fmt: skip
-        proc = subprocess.run([str(SOLCJS), "--standard-json"], input=json.dumps(std),
-                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        std = {
+            "language": "Solidity",
+            "sources": {source.name: {"content": text}},
+            "settings": {
+                "optimizer": {"enabled": True, "runs": 200},
+                "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}},
+            },
+        }
+        proc = subprocess.run(
+            [str(SOLCJS), "--standard-json"],
+            input=json.dumps(std),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         try:
-            out = json.loads(proc.stdout[proc.stdout.index("{"):])
+            out = json.loads(proc.stdout[proc.stdout.index("{") :])
         except ValueError as exc:
             raise DevchainError(f"solc-js failed: {proc.stderr[-500:]}") from exc
         errors = [e for e in out.get("errors", []) if e.get("severity") == "error"]
@@ -91,8 +101,10 @@ def compile_contracts(source: Path = CONTRACTS / "DevToken.sol") -> dict[str, Ar
         tmp = cached.with_suffix(".tmp")
         tmp.write_text(json.dumps(out))
         tmp.replace(cached)
-    return {name: Artifact(name, c["abi"], bytes.fromhex(c["evm"]["bytecode"]["object"]))
-            for name, c in out["contracts"][source.name].items()}  # fmt: skip
+    return {
+        name: Artifact(name, c["abi"], bytes.fromhex(c["evm"]["bytecode"]["object"]))
+        for name, c in out["contracts"][source.name].items()
+    }
 
 
 def _die_with_parent() -> None:
@@ -108,19 +120,44 @@ def _die_with_parent() -> None:
 class Anvil:
     """An anvil process on 127.0.0.1 (free port), killed with its process group on stop."""
 
-    _live: set["Anvil"] = set()
+    _live: set[Anvil] = set()
 
-    def __init__(self, *, accounts: int = 20, chain_id: int = 31337, hardfork: str | None = None,
-                 extra_args: tuple[str, ...] = (), startup_timeout: float = 30.0):  # fmt: skip
+    def __init__(
+        self,
+        *,
+        accounts: int = 20,
+        chain_id: int = 31337,
+        hardfork: str | None = None,
+        extra_args: tuple[str, ...] = (),
+        startup_timeout: float = 30.0,
+    ):
         if not ANVIL.exists():
             raise DevchainError(f"anvil not found at {ANVIL}: run `make setup`")
-        args = [str(ANVIL), "--host", "127.0.0.1", "--port", "0", "--accounts", str(accounts),
-                "--chain-id", str(chain_id), "--balance", "1000000", *extra_args]  # fmt: skip
+        args = [
+            str(ANVIL),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--accounts",
+            str(accounts),
+            "--chain-id",
+            str(chain_id),
+            "--balance",
+            "1000000",
+            *extra_args,
+        ]
         if hardfork:
             args += ["--hardfork", hardfork]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True, text=True,
-                                     preexec_fn=_die_with_parent)  # fmt: skip
+        self.proc = subprocess.Popen(
+            args,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            text=True,
+            preexec_fn=_die_with_parent,
+        )
         Anvil._live.add(self)
         self.port = self._wait_port(startup_timeout)
         self.url = f"http://127.0.0.1:{self.port}"
@@ -160,7 +197,7 @@ class Anvil:
         self.proc.wait()
         Anvil._live.discard(self)
 
-    def __enter__(self) -> "Anvil":
+    def __enter__(self) -> Anvil:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -182,16 +219,26 @@ class History:
     first_block: int
     last_block: int
     transactions: int = 0
-    failed: int = 0
-    approvals: list[tuple[bytes, bytes, bytes]] = field(default_factory=list)  # token, owner, spender
+    approvals: list[tuple[bytes, bytes, bytes]] = field(
+        default_factory=list
+    )  # token, owner, spender
 
 
 def _hexaddr(a: bytes) -> str:
     return "0x" + a.hex()
 
 
-def build_history(client: RpcClient, *, blocks: int = 20, txs_per_block: int = 8,
-                  seed: int = 0) -> History:  # fmt: skip
+# The tokens build_history deploys: (name, symbol, amount minted to each account); the
+# whale's amounts go past 2**128 on purpose.
+_TOKENS = [("Dev USD", "DUSD", 10**24), ("Dev Ether", "DETH", 10**22), ("Whale", "WHALE", 2**245)]
+_TRANSFER = selector("transfer(address,uint256)")
+_APPROVE = selector("approve(address,uint256)")
+_TRANSFER_FROM = selector("transferFrom(address,address,uint256)")
+
+
+def build_history(
+    client: RpcClient, *, blocks: int = 20, txs_per_block: int = 8, seed: int = 0
+) -> History:
     """Mines `blocks` new blocks (the first deploys the tokens) of about `txs_per_block` txs."""
     if blocks < 2:
         raise DevchainError("build_history needs at least 2 blocks (deploy, then activity)")
@@ -201,76 +248,20 @@ def build_history(client: RpcClient, *, blocks: int = 20, txs_per_block: int = 8
         accounts = [bytes.fromhex(a[2:]) for a in client.call("eth_accounts")]
         chain_id = client.chain_id()
         start = client.block_number()
-        nonces = {a: int(n, 16) for a, n in zip(accounts, client.batch(
-            [("eth_getTransactionCount", [_hexaddr(a), "pending"]) for a in accounts]))}  # fmt: skip
+        counts = client.batch(
+            [("eth_getTransactionCount", [_hexaddr(a), "pending"]) for a in accounts]
+        )
+        nonces = {a: int(n, 16) for a, n in zip(accounts, counts)}
         client.call("evm_setAutomine", [False])
-        deployer = accounts[0]
-        specs = [("Dev USD", "DUSD", 10**24), ("Dev Ether", "DETH", 10**22),
-                 ("Whale", "WHALE", 2**245)]  # values past 2**128 on purpose  # fmt: skip
-        calls = []
-        for name, sym, amount in specs:
-            data = art.bytecode + abi_encode(["string", "string", "address[]", "uint256"],
-                                             [name, sym, accounts, amount])  # fmt: skip
-            calls.append(("eth_sendTransaction", [{
-                "from": _hexaddr(deployer), "data": "0x" + data.hex(), "gas": hex(3_000_000),
-                "nonce": hex(nonces[deployer])}]))  # fmt: skip
-            nonces[deployer] += 1
-        hashes = client.batch(calls)
-        client.call("evm_mine")
-        receipts = client.batch([("eth_getTransactionReceipt", [h]) for h in hashes])
-        tokens = {}
-        for (_, sym, _), r in zip(specs, receipts):
-            if r is None or r.get("status") != "0x1":
-                raise DevchainError(f"deploying {sym} failed: {r}")
-            tokens[sym] = bytes.fromhex(r["contractAddress"][2:])
-        hist = History(tokens, accounts, start + 1, start + blocks, transactions=len(hashes))
-        allowed: set[tuple[bytes, bytes, bytes]] = set()
-        sel_transfer, sel_approve = selector("transfer(address,uint256)"), selector("approve(address,uint256)")
-        sel_from = selector("transferFrom(address,address,uint256)")
-        token_list = list(tokens.items())
+        tokens = _deploy_tokens(client, art, accounts, nonces)
+        hist = History(tokens, accounts, start + 1, start + blocks, transactions=len(tokens))
+        traffic = _Traffic(rng, accounts, list(tokens.items()), nonces, chain_id, hist.approvals)
         for _ in range(blocks - 1):
             n = max(1, txs_per_block + rng.randint(-2, 2)) if txs_per_block > 2 else txs_per_block
-            calls = []
             # distinct senders per block: anvil's pool can strand a sender's second
             # transaction sent in the same batch (seen with 1.7.1)
-            for sender in rng.sample(accounts, min(n, len(accounts))):
-                other = rng.choice([a for a in accounts if a != sender])
-                sym, token = rng.choice(token_list)
-                unit = 2**130 if sym == "WHALE" else 10**15
-                kind = rng.random()
-                tx = {"from": _hexaddr(sender), "nonce": hex(nonces[sender])}
-                if kind < 0.45:
-                    tx |= {"to": _hexaddr(token), "gas": hex(80_000), "data": "0x" + (sel_transfer + abi_encode(
-                        ["address", "uint256"], [other, rng.randint(1, 1000) * unit])).hex()}  # fmt: skip
-                elif kind < 0.60:
-                    allowed.add((token, sender, other))
-                    hist.approvals.append((token, sender, other))
-                    tx |= {"to": _hexaddr(token), "gas": hex(80_000), "data": "0x" + (sel_approve + abi_encode(
-                        ["address", "uint256"], [other, rng.randint(1, 10**6) * unit])).hex()}  # fmt: skip
-                elif kind < 0.70:
-                    owners = [k for k in allowed if k[2] == sender]
-                    tok, owner = (owners[0][0], owners[0][1]) if owners and rng.random() < 0.8 else (token, other)
-                    tx |= {"to": _hexaddr(tok), "gas": hex(100_000), "data": "0x" + (sel_from + abi_encode(
-                        ["address", "address", "uint256"], [owner, sender, rng.randint(1, 10) * unit])).hex()}  # fmt: skip
-                elif kind < 0.93:
-                    tx |= {"to": _hexaddr(other), "gas": hex(21_000),
-                           "value": hex(rng.randint(1, 10**18))}  # fmt: skip
-                else:  # reverts: more than anyone holds
-                    tx |= {"to": _hexaddr(token), "gas": hex(80_000), "data": "0x" + (sel_transfer + abi_encode(
-                        ["address", "uint256"], [other, 2**255])).hex()}  # fmt: skip
-                flavour = rng.random()
-                if flavour < 0.2:
-                    tx |= {"type": "0x0", "gasPrice": hex(3 * 10**9)}
-                elif flavour < 0.35:
-                    # an access list costs intrinsic gas (2400 + 1900): raise the limit
-                    tx |= {"type": "0x1", "gasPrice": hex(3 * 10**9), "chainId": hex(chain_id),
-                           "gas": hex(int(tx["gas"], 16) + 4300),
-                           "accessList": [{"address": tx["to"], "storageKeys": ["0x" + "00" * 32]}]}  # fmt: skip
-                else:
-                    tx |= {"type": "0x2", "maxFeePerGas": hex(5 * 10**9),
-                           "maxPriorityFeePerGas": hex(rng.randint(1, 2 * 10**9))}  # fmt: skip
-                nonces[sender] += 1
-                calls.append(("eth_sendTransaction", [tx]))
+            senders = rng.sample(accounts, min(n, len(accounts)))
+            calls = [("eth_sendTransaction", [traffic.transaction(s)]) for s in senders]
             client.batch(calls)
             client.call("evm_mine")
             hist.transactions += len(calls)
@@ -279,3 +270,120 @@ def build_history(client: RpcClient, *, blocks: int = 20, txs_per_block: int = 8
         return hist
     except ChainError as exc:
         raise DevchainError(f"building the devchain history failed: {exc}") from exc
+
+
+def _deploy_tokens(
+    client: RpcClient, art: Artifact, accounts: list[bytes], nonces: dict[bytes, int]
+) -> dict[str, bytes]:
+    """Deploys the _TOKENS from accounts[0] in one block; their addresses by symbol."""
+    deployer = accounts[0]
+    calls = []
+    for name, sym, amount in _TOKENS:
+        args = abi_encode(
+            ["string", "string", "address[]", "uint256"], [name, sym, accounts, amount]
+        )
+        tx = {
+            "from": _hexaddr(deployer),
+            "data": "0x" + (art.bytecode + args).hex(),
+            "gas": hex(3_000_000),
+            "nonce": hex(nonces[deployer]),
+        }
+        calls.append(("eth_sendTransaction", [tx]))
+        nonces[deployer] += 1
+    hashes = client.batch(calls)
+    client.call("evm_mine")
+    receipts = client.batch([("eth_getTransactionReceipt", [h]) for h in hashes])
+    tokens = {}
+    for (_, sym, _), r in zip(_TOKENS, receipts):
+        if r is None or r.get("status") != "0x1":
+            raise DevchainError(f"deploying {sym} failed: {r}")
+        tokens[sym] = bytes.fromhex(r["contractAddress"][2:])
+    return tokens
+
+
+@dataclass
+class _Traffic:
+    """Random transactions between the accounts: token transfers, approvals, transferFrom
+    of what was approved, ETH transfers and an occasional revert, in legacy, EIP-2930 and
+    EIP-1559 envelopes."""
+
+    rng: random.Random
+    accounts: list[bytes]
+    tokens: list[tuple[str, bytes]]  # (symbol, address)
+    nonces: dict[bytes, int]
+    chain_id: int
+    approvals: list[tuple[bytes, bytes, bytes]]  # (token, owner, spender), appended to
+    allowed: set[tuple[bytes, bytes, bytes]] = field(default_factory=set)
+
+    def transaction(self, sender: bytes) -> dict:
+        tx = self._call(sender)
+        self._envelope(tx)
+        self.nonces[sender] += 1
+        return tx
+
+    def _call(self, sender: bytes) -> dict:
+        rng = self.rng
+        other = rng.choice([a for a in self.accounts if a != sender])
+        sym, token = rng.choice(self.tokens)
+        unit = 2**130 if sym == "WHALE" else 10**15
+        kind = rng.random()
+        tx = {"from": _hexaddr(sender), "nonce": hex(self.nonces[sender])}
+        if kind < 0.45:
+            amount = rng.randint(1, 1000) * unit
+            return tx | _token_call(
+                token, 80_000, _TRANSFER, ["address", "uint256"], [other, amount]
+            )
+        if kind < 0.60:
+            self.allowed.add((token, sender, other))
+            self.approvals.append((token, sender, other))
+            amount = rng.randint(1, 10**6) * unit
+            return tx | _token_call(
+                token, 80_000, _APPROVE, ["address", "uint256"], [other, amount]
+            )
+        if kind < 0.70:
+            owners = [k for k in self.allowed if k[2] == sender]
+            if owners and rng.random() < 0.8:
+                token, owner = owners[0][0], owners[0][1]
+            else:
+                owner = other
+            types, args = (
+                ["address", "address", "uint256"],
+                [owner, sender, rng.randint(1, 10) * unit],
+            )
+            return tx | _token_call(token, 100_000, _TRANSFER_FROM, types, args)
+        if kind < 0.93:
+            return tx | {
+                "to": _hexaddr(other),
+                "gas": hex(21_000),
+                "value": hex(rng.randint(1, 10**18)),
+            }
+        # reverts: more than anyone holds
+        return tx | _token_call(token, 80_000, _TRANSFER, ["address", "uint256"], [other, 2**255])
+
+    def _envelope(self, tx: dict) -> None:
+        flavour = self.rng.random()
+        if flavour < 0.2:
+            tx |= {"type": "0x0", "gasPrice": hex(3 * 10**9)}
+        elif flavour < 0.35:
+            # an access list costs intrinsic gas (2400 + 1900): raise the limit
+            tx |= {
+                "type": "0x1",
+                "gasPrice": hex(3 * 10**9),
+                "chainId": hex(self.chain_id),
+                "gas": hex(int(tx["gas"], 16) + 4300),
+                "accessList": [{"address": tx["to"], "storageKeys": ["0x" + "00" * 32]}],
+            }
+        else:
+            tx |= {
+                "type": "0x2",
+                "maxFeePerGas": hex(5 * 10**9),
+                "maxPriorityFeePerGas": hex(self.rng.randint(1, 2 * 10**9)),
+            }
+
+
+def _token_call(token: bytes, gas: int, sel: bytes, types: list[str], args: list) -> dict:
+    return {
+        "to": _hexaddr(token),
+        "gas": hex(gas),
+        "data": "0x" + (sel + abi_encode(types, args)).hex(),
+    }

@@ -49,7 +49,7 @@ class EthDataError(CoprocessorError):
     """Ethereum data failed a check: a hash, a root, a proof, an encoding."""
 
 
-# --- chain access, storage and indexing (issue 4) ---------------------------------
+# --- chain access, storage and indexing -----------------------------------------------------------
 
 
 class ChainError(CoprocessorError):
@@ -107,7 +107,7 @@ class DevchainError(CoprocessorError):
     """The local development chain (anvil, solc-js) could not be started or built."""
 
 
-# --- query compiler (issue 5) -------------------------------------------------------
+# --- query compiler -------------------------------------------------------------------------------
 
 
 class CompileError(CoprocessorError):
@@ -139,7 +139,7 @@ class PlanRejectedError(CoprocessorError):
     does not imply, a bound exceeded, witness items out of place): no proof can exist."""
 
 
-# --- SDK (issue 5) -----------------------------------------------------------------------
+# --- SDK ------------------------------------------------------------------------------------------
 
 
 class ResultMismatchError(InternalError):

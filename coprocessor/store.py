@@ -20,7 +20,7 @@ numbers, indices) are UBIGINT.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,60 +36,120 @@ SCHEMA_VERSION = 1
 # (column, DuckDB type). BIGNUM columns travel as decimal strings in Arrow.
 TABLES: dict[str, list[tuple[str, str]]] = {
     "blocks": [
-        ("number", "UBIGINT"), ("hash", "BLOB"), ("parent_hash", "BLOB"),
-        ("ommers_hash", "BLOB"), ("miner", "BLOB"), ("state_root", "BLOB"),
-        ("transactions_root", "BLOB"), ("receipts_root", "BLOB"), ("logs_bloom", "BLOB"),
-        ("difficulty", "BIGNUM"), ("gas_limit", "UBIGINT"), ("gas_used", "UBIGINT"),
-        ("timestamp", "UBIGINT"), ("extra_data", "BLOB"), ("mix_hash", "BLOB"),
-        ("nonce", "BLOB"), ("base_fee_per_gas", "BIGNUM"), ("withdrawals_root", "BLOB"),
-        ("blob_gas_used", "UBIGINT"), ("excess_blob_gas", "UBIGINT"),
-        ("parent_beacon_block_root", "BLOB"), ("requests_hash", "BLOB"),
-        ("transaction_count", "UINTEGER"), ("header_rlp", "BLOB"),
+        ("number", "UBIGINT"),
+        ("hash", "BLOB"),
+        ("parent_hash", "BLOB"),
+        ("ommers_hash", "BLOB"),
+        ("miner", "BLOB"),
+        ("state_root", "BLOB"),
+        ("transactions_root", "BLOB"),
+        ("receipts_root", "BLOB"),
+        ("logs_bloom", "BLOB"),
+        ("difficulty", "BIGNUM"),
+        ("gas_limit", "UBIGINT"),
+        ("gas_used", "UBIGINT"),
+        ("timestamp", "UBIGINT"),
+        ("extra_data", "BLOB"),
+        ("mix_hash", "BLOB"),
+        ("nonce", "BLOB"),
+        ("base_fee_per_gas", "BIGNUM"),
+        ("withdrawals_root", "BLOB"),
+        ("blob_gas_used", "UBIGINT"),
+        ("excess_blob_gas", "UBIGINT"),
+        ("parent_beacon_block_root", "BLOB"),
+        ("requests_hash", "BLOB"),
+        ("transaction_count", "UINTEGER"),
+        ("header_rlp", "BLOB"),
     ],
     "transactions": [
-        ("block_number", "UBIGINT"), ("tx_index", "UINTEGER"), ("hash", "BLOB"),
-        ("type", "UTINYINT"), ("from", "BLOB"), ("to", "BLOB"), ("value", "BIGNUM"),
-        ("nonce", "UBIGINT"), ("gas", "UBIGINT"), ("gas_price", "BIGNUM"),
-        ("max_fee_per_gas", "BIGNUM"), ("max_priority_fee_per_gas", "BIGNUM"),
-        ("max_fee_per_blob_gas", "BIGNUM"), ("chain_id", "UBIGINT"), ("input", "BLOB"),
+        ("block_number", "UBIGINT"),
+        ("tx_index", "UINTEGER"),
+        ("hash", "BLOB"),
+        ("type", "UTINYINT"),
+        ("from", "BLOB"),
+        ("to", "BLOB"),
+        ("value", "BIGNUM"),
+        ("nonce", "UBIGINT"),
+        ("gas", "UBIGINT"),
+        ("gas_price", "BIGNUM"),
+        ("max_fee_per_gas", "BIGNUM"),
+        ("max_priority_fee_per_gas", "BIGNUM"),
+        ("max_fee_per_blob_gas", "BIGNUM"),
+        ("chain_id", "UBIGINT"),
+        ("input", "BLOB"),
         ("raw", "BLOB"),
     ],
     "receipts": [
-        ("block_number", "UBIGINT"), ("tx_index", "UINTEGER"), ("tx_hash", "BLOB"),
-        ("type", "UTINYINT"), ("status", "UTINYINT"), ("post_state", "BLOB"),
-        ("gas_used", "UBIGINT"), ("cumulative_gas_used", "UBIGINT"),
-        ("effective_gas_price", "BIGNUM"), ("contract_address", "BLOB"),
-        ("logs_bloom", "BLOB"), ("log_count", "UINTEGER"), ("raw", "BLOB"),
+        ("block_number", "UBIGINT"),
+        ("tx_index", "UINTEGER"),
+        ("tx_hash", "BLOB"),
+        ("type", "UTINYINT"),
+        ("status", "UTINYINT"),
+        ("post_state", "BLOB"),
+        ("gas_used", "UBIGINT"),
+        ("cumulative_gas_used", "UBIGINT"),
+        ("effective_gas_price", "BIGNUM"),
+        ("contract_address", "BLOB"),
+        ("logs_bloom", "BLOB"),
+        ("log_count", "UINTEGER"),
+        ("raw", "BLOB"),
     ],
     "logs": [
-        ("block_number", "UBIGINT"), ("tx_index", "UINTEGER"), ("log_index", "UINTEGER"),
-        ("address", "BLOB"), ("topic0", "BLOB"), ("topic1", "BLOB"), ("topic2", "BLOB"),
-        ("topic3", "BLOB"), ("data", "BLOB"),
+        ("block_number", "UBIGINT"),
+        ("tx_index", "UINTEGER"),
+        ("log_index", "UINTEGER"),
+        ("address", "BLOB"),
+        ("topic0", "BLOB"),
+        ("topic1", "BLOB"),
+        ("topic2", "BLOB"),
+        ("topic3", "BLOB"),
+        ("data", "BLOB"),
     ],
     "withdrawals": [
-        ("block_number", "UBIGINT"), ("position", "UINTEGER"), ("index", "UBIGINT"),
-        ("validator_index", "UBIGINT"), ("address", "BLOB"), ("amount_gwei", "UBIGINT"),
+        ("block_number", "UBIGINT"),
+        ("position", "UINTEGER"),
+        ("index", "UBIGINT"),
+        ("validator_index", "UBIGINT"),
+        ("address", "BLOB"),
+        ("amount_gwei", "UBIGINT"),
     ],
     "accounts": [
-        ("block_number", "UBIGINT"), ("address", "BLOB"), ("exists", "BOOLEAN"),
-        ("nonce", "UBIGINT"), ("balance", "BIGNUM"), ("storage_root", "BLOB"),
-        ("code_hash", "BLOB"), ("proof", "BLOB[]"),
-    ],
-    "storage": [
-        ("block_number", "UBIGINT"), ("address", "BLOB"), ("slot", "BLOB"), ("value", "BIGNUM"),
+        ("block_number", "UBIGINT"),
+        ("address", "BLOB"),
+        ("exists", "BOOLEAN"),
+        ("nonce", "UBIGINT"),
+        ("balance", "BIGNUM"),
+        ("storage_root", "BLOB"),
+        ("code_hash", "BLOB"),
         ("proof", "BLOB[]"),
     ],
-}  # fmt: skip
+    "storage": [
+        ("block_number", "UBIGINT"),
+        ("address", "BLOB"),
+        ("slot", "BLOB"),
+        ("value", "BIGNUM"),
+        ("proof", "BLOB[]"),
+    ],
+}
 DATA_TABLES = tuple(TABLES)
 KEYS = {
-    "blocks": ("number",), "transactions": ("block_number", "tx_index"),
-    "receipts": ("block_number", "tx_index"), "logs": ("block_number", "log_index"),
-    "withdrawals": ("block_number", "position"), "accounts": ("block_number", "address"),
+    "blocks": ("number",),
+    "transactions": ("block_number", "tx_index"),
+    "receipts": ("block_number", "tx_index"),
+    "logs": ("block_number", "log_index"),
+    "withdrawals": ("block_number", "position"),
+    "accounts": ("block_number", "address"),
     "storage": ("block_number", "address", "slot"),
-}  # fmt: skip
-_ARROW = {"UBIGINT": pa.uint64(), "UINTEGER": pa.uint32(), "UTINYINT": pa.uint8(),
-          "BLOB": pa.binary(), "BIGNUM": pa.string(), "BOOLEAN": pa.bool_(),
-          "BLOB[]": pa.list_(pa.binary())}  # fmt: skip
+}
+_ARROW = {
+    "UBIGINT": pa.uint64(),
+    "UINTEGER": pa.uint32(),
+    "UTINYINT": pa.uint8(),
+    "BLOB": pa.binary(),
+    "BIGNUM": pa.string(),
+    "BOOLEAN": pa.bool_(),
+    "BLOB[]": pa.list_(pa.binary()),
+}
 ARROW_SCHEMAS = {t: pa.schema([(c, _ARROW[ty]) for c, ty in cols]) for t, cols in TABLES.items()}
 
 _SYNC_STATE = """CREATE TABLE IF NOT EXISTS sync_state (
@@ -137,7 +197,7 @@ class Store:
     def close(self) -> None:
         self.con.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -152,8 +212,10 @@ class Store:
     def _check_version(self) -> None:
         row = _one(self.con, "SELECT schema_version FROM sync_state WHERE id = 1")
         if row and row[0] != SCHEMA_VERSION:
-            raise StoreError(f"{self.path} has schema version {row[0]}, this build writes "
-                             f"{SCHEMA_VERSION}: re-index into a new file")  # fmt: skip
+            raise StoreError(
+                f"{self.path} has schema version {row[0]}, this build writes "
+                f"{SCHEMA_VERSION}: re-index into a new file"
+            )
 
     # --- reads ------------------------------------------------------------------------
 
@@ -172,8 +234,9 @@ class Store:
             raise StoreError(f"query failed: {exc}") from exc
 
     def checkpoint(self) -> Checkpoint | None:
-        row = self.sql("SELECT chain_id, first_block, last_block, last_hash FROM sync_state "
-                       "WHERE id = 1")  # fmt: skip
+        row = self.sql(
+            "SELECT chain_id, first_block, last_block, last_hash FROM sync_state WHERE id = 1"
+        )
         return Checkpoint(row[0][0], row[0][1], row[0][2], row[0][3]) if row else None
 
     def block_hash(self, number: int) -> bytes | None:
@@ -181,20 +244,23 @@ class Store:
         return row[0][0] if row else None
 
     def block_hashes(self, first: int, last: int) -> dict[int, bytes]:
-        return dict(self.sql("SELECT number, hash FROM blocks WHERE number BETWEEN ? AND ?",
-                             [first, last]))  # fmt: skip
+        return dict(
+            self.sql("SELECT number, hash FROM blocks WHERE number BETWEEN ? AND ?", [first, last])
+        )
 
     def counts(self) -> dict[str, int]:
         return {t: self.sql(f"SELECT count(*) FROM {t}")[0][0] for t in DATA_TABLES}
 
     def export_select(self, table: str) -> str:
-        """A SELECT of `table` with BIGNUM columns as decimal text (for Parquet, which has no uint256)."""
+        """A SELECT of `table` with BIGNUM columns as decimal text (Parquet has no uint256)."""
         if table not in TABLES and table != "sync_state":
             raise StoreError(f"no table {table!r}")
         if table == "sync_state":
             return "SELECT * FROM sync_state"
-        cols = ", ".join(f"CAST({_q(c)} AS VARCHAR) AS {_q(c)}" if t == "BIGNUM" else _q(c)
-                         for c, t in TABLES[table])  # fmt: skip
+        cols = ", ".join(
+            f"CAST({_q(c)} AS VARCHAR) AS {_q(c)}" if t == "BIGNUM" else _q(c)
+            for c, t in TABLES[table]
+        )
         order = ", ".join(_q(k) for k in KEYS[table])
         return f"SELECT {cols} FROM {table} ORDER BY {order}"
 
@@ -206,8 +272,9 @@ class Store:
         name = f"_in_{table}"
         self.con.register(name, data)
         try:
-            cols = ", ".join(f"CAST({_q(c)} AS BIGNUM)" if t == "BIGNUM" else _q(c)
-                             for c, t in TABLES[table])  # fmt: skip
+            cols = ", ".join(
+                f"CAST({_q(c)} AS BIGNUM)" if t == "BIGNUM" else _q(c) for c, t in TABLES[table]
+            )
             self.con.execute(f"INSERT INTO {table} SELECT {cols} FROM {name}")
         finally:
             self.con.unregister(name)
@@ -230,8 +297,9 @@ class Store:
                 raise
             self.con.execute("COMMIT")
 
-    def write_batch(self, tables: dict[str, pa.Table], *, chain_id: int, first: int, last: int,
-                    last_hash: bytes) -> None:  # fmt: skip
+    def write_batch(
+        self, tables: dict[str, pa.Table], *, chain_id: int, first: int, last: int, last_hash: bytes
+    ) -> None:
         """Appends blocks first..last and moves the checkpoint to `last`, in one transaction.
 
         The batch must start right after the checkpoint (or the checkpoint must be
@@ -243,18 +311,26 @@ class Store:
                 if row[0] != chain_id:
                     raise StoreError(f"{self.path} indexes chain {row[0]}, not {chain_id}")
                 if first != row[1] + 1:
-                    raise InternalError(f"batch {first}..{last} does not follow checkpoint {row[1]}")
+                    raise InternalError(
+                        f"batch {first}..{last} does not follow checkpoint {row[1]}"
+                    )
             for table, data in tables.items():
                 self._insert(table, data)
             if row is None:
-                self.con.execute("INSERT INTO sync_state VALUES (1, ?, ?, ?, ?, ?, now())",
-                                 [SCHEMA_VERSION, chain_id, first, last, last_hash])  # fmt: skip
+                self.con.execute(
+                    "INSERT INTO sync_state VALUES (1, ?, ?, ?, ?, ?, now())",
+                    [SCHEMA_VERSION, chain_id, first, last, last_hash],
+                )
             else:
-                self.con.execute("UPDATE sync_state SET last_block = ?, last_hash = ?, "
-                                 "updated_at = now() WHERE id = 1", [last, last_hash])  # fmt: skip
+                self.con.execute(
+                    "UPDATE sync_state SET last_block = ?, last_hash = ?, "
+                    "updated_at = now() WHERE id = 1",
+                    [last, last_hash],
+                )
 
     def rollback_to(self, ancestor: int) -> int:
-        """Deletes every row above block `ancestor` and moves the checkpoint there (one transaction).
+        """Deletes every row above block `ancestor` and moves the checkpoint there (one
+        transaction).
 
         Returns the number of blocks removed.
         """
@@ -267,8 +343,11 @@ class Store:
             for table in DATA_TABLES:
                 self.con.execute(f"DELETE FROM {table} WHERE {_block_col(table)} > ?", [ancestor])
             h = _one(self.con, "SELECT hash FROM blocks WHERE number = ?", [ancestor])
-            self.con.execute("UPDATE sync_state SET last_block = ?, last_hash = ?, "
-                             "updated_at = now() WHERE id = 1", [ancestor, h[0]])  # fmt: skip
+            self.con.execute(
+                "UPDATE sync_state SET last_block = ?, last_hash = ?, "
+                "updated_at = now() WHERE id = 1",
+                [ancestor, h[0]],
+            )
             return cp[1] - ancestor
 
     def upsert_state(self, accounts: pa.Table, storage: pa.Table) -> None:
@@ -280,8 +359,9 @@ class Store:
                 keys = KEYS[table]
                 self.con.register("_keys", data.select(list(keys)))
                 cond = " AND ".join(f"t.{_q(k)} = k.{_q(k)}" for k in keys)
-                self.con.execute(f"DELETE FROM {table} t WHERE EXISTS "
-                                 f"(SELECT 1 FROM _keys k WHERE {cond})")  # fmt: skip
+                self.con.execute(
+                    f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM _keys k WHERE {cond})"
+                )
                 self.con.unregister("_keys")
                 self._insert(table, data)
 
@@ -299,11 +379,9 @@ def arrow_table(table: str, columns: dict[str, list]) -> pa.Table:
         raise InternalError(f"building {table} rows: {exc}") from exc
 
 
-def table_names() -> Iterable[str]:
-    return (*DATA_TABLES, "sync_state")
-
-
-def query_scratch_db(view: str, columns: Sequence[tuple[str, str]], rows: Sequence[tuple], query: str) -> list[tuple]:
+def query_scratch_db(
+    view: str, columns: Sequence[tuple[str, str]], rows: Sequence[tuple], query: str
+) -> list[tuple]:
     """Runs `query` in a new scratch in-memory DuckDB (not the index) over `rows`, exposed as
     view `view`; the database is dropped afterwards.
 
@@ -322,7 +400,9 @@ def query_scratch_db(view: str, columns: Sequence[tuple[str, str]], rows: Sequen
         casts.append(f"CAST(c{i} AS {typ}) AS {_q(name)}")
     con = duckdb.connect(":memory:")
     try:
-        con.execute("SET error_on_division_by_zero = false")  # NULL, so the filter rule holds (crosscheck.py)
+        con.execute(
+            "SET error_on_division_by_zero = false"
+        )  # NULL, so the filter rule holds (crosscheck.py)
         con.register("__rows", pa.table(data))
         con.execute(f"CREATE VIEW {_q(view)} AS SELECT {', '.join(casts)} FROM __rows")
         return con.execute(query).fetchall()

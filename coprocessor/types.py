@@ -31,10 +31,6 @@ def hex_int(value: str | int | None) -> int:
         raise InvalidArgument(f"not a hex quantity: {value!r:.80}") from exc
 
 
-def opt_hex_int(value: str | None) -> int | None:
-    return None if value is None else hex_int(value)
-
-
 def to_hex(value: bytes | int) -> str:
     if isinstance(value, int):
         return hex(value)
@@ -62,24 +58,6 @@ def parse_slot(value: str | int) -> bytes:
 
 
 @dataclass(frozen=True)
-class BlockRange:
-    """Inclusive range of block numbers."""
-
-    first: int
-    last: int
-
-    def __post_init__(self):
-        if self.first < 0 or self.last < self.first:
-            raise InvalidArgument(f"bad block range {self.first}..{self.last}")
-
-    def __len__(self) -> int:
-        return self.last - self.first + 1
-
-    def __iter__(self):
-        return iter(range(self.first, self.last + 1))
-
-
-@dataclass(frozen=True)
 class Tracked:
     """An address whose account (and some of whose storage slots) is indexed each block."""
 
@@ -87,8 +65,10 @@ class Tracked:
     slots: tuple[bytes, ...] = ()
 
     @classmethod
-    def parse(cls, spec: str) -> "Tracked":
+    def parse(cls, spec: str) -> Tracked:
         """`0xADDR` or `0xADDR:slot,slot` (slots decimal, 0x-hex or 32-byte hex)."""
         addr, _, slots = spec.partition(":")
-        return cls(parse_address(addr.strip()),
-                   tuple(parse_slot(s.strip()) for s in slots.split(",") if s.strip()))
+        return cls(
+            parse_address(addr.strip()),
+            tuple(parse_slot(s.strip()) for s in slots.split(",") if s.strip()),
+        )

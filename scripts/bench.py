@@ -138,7 +138,7 @@ def _mainnet_receipts(guest) -> tuple[str, str]:
     from coprocessor.compiler import compile
     from coprocessor.compiler import witness as W
     from coprocessor.compiler.journal import decode_journal
-    from coprocessor.compiler.plan import rlp_encode
+    from rlp import encode as rlp_encode
     from coprocessor.zkvm import execute
 
     if not mainnet.FIXTURES.is_dir():

@@ -31,14 +31,15 @@ from __future__ import annotations
 import sqlglot
 from sqlglot import exp
 
-from coprocessor.compiler import plan as P
-from coprocessor.compiler import schema as S
-from coprocessor.compiler.lower import READ, _const_value, _Ctx
+from coprocessor.compiler import schema
+from coprocessor.compiler.constants import constant_value
+from coprocessor.compiler.plan import QueryPlan
+from coprocessor.compiler.sql_text import READ, SqlText
 from coprocessor.errors import ResultMismatchError, StoreError
 from coprocessor.store import query_scratch_db
 
 _HUGEINT_MAX = 2**127 - 1
-_BYTES_TYPES = (S.ADDRESS, S.BYTES32, S.BYTES)
+_BYTES_TYPES = (schema.ADDRESS, schema.BYTES32, schema.BYTES)
 
 
 def _constant(v) -> exp.Expression:
@@ -49,9 +50,10 @@ def _constant(v) -> exp.Expression:
     return exp.func("unhex", exp.Literal.string(v.hex()))
 
 
-def _pad_bytes_n(tree, ctx, params: dict, source: S.Source) -> None:
+def _pad_bytes_n(tree, text: SqlText, params: dict, source: schema.Source) -> None:
     """Constants compared with an event's bytesN column (N < 32) are padded to its 32-byte word,
     as lower() does."""
+
     def bytes_n(node) -> int:
         if not isinstance(node, exp.Column):
             return 32
@@ -59,7 +61,7 @@ def _pad_bytes_n(tree, ctx, params: dict, source: S.Source) -> None:
         return 32 if i is None else source.columns[i].bytes_n
 
     def pad(node, n: int) -> None:
-        c = _const_value(node, ctx, params)
+        c = constant_value(node, text, params)
         if c is not None and isinstance(c[0], bytes) and len(c[0]) == n:
             node.replace(exp.HexString(this=c[0].ljust(32, b"\0").hex()))  # made a constant below
 
@@ -76,39 +78,47 @@ def _pad_bytes_n(tree, ctx, params: dict, source: S.Source) -> None:
                 pad(node.args[key], bytes_n(node.this))
 
 
-def _rewrite(sql: str, params: dict, plan: P.QueryPlan, source: S.Source) -> str:
-    ctx = _Ctx(sql)
+def _rewrite(sql: str, params: dict, plan: QueryPlan, source: schema.Source) -> str:
+    text = SqlText(sql)
     tree = sqlglot.parse_one(sql, read=READ)  # lower() accepted it: it is one plain SELECT
-    _pad_bytes_n(tree, ctx, params, source)
+    _pad_bytes_n(tree, text, params, source)
     for node in list(tree.walk()):  # the original nodes only (not the constants put in)
         if isinstance(node, exp.Anonymous) and node.name.lower() == "mapping_slot":
-            args = [_const_value(a, ctx, params)[0] for a in node.expressions]
-            node.replace(_constant(S.mapping_slot(args[0], *args[1:])))
+            args = [constant_value(a, text, params)[0] for a in node.expressions]
+            node.replace(_constant(schema.mapping_slot(args[0], *args[1:])))
         elif isinstance(node, (exp.Placeholder, exp.HexString)) or (
-                isinstance(node, exp.Literal) and node.is_string):
-            node.replace(_constant(_const_value(node, ctx, params)[0]))
+            isinstance(node, exp.Literal) and node.is_string
+        ):
+            node.replace(_constant(constant_value(node, text, params)[0]))
     for node in list(tree.find_all(exp.Avg)):
-        node.replace(exp.IntDiv(this=exp.Sum(this=node.this.copy()), expression=exp.Count(this=node.this.copy())))
+        node.replace(
+            exp.IntDiv(
+                this=exp.Sum(this=node.this.copy()), expression=exp.Count(this=node.this.copy())
+            )
+        )
     for node in list(tree.find_all(exp.Div)):
         node.replace(exp.IntDiv(this=node.this.copy(), expression=node.expression.copy()))
     order = tree.args.get("order")
     for o in order.expressions if order else []:
         o.set("nulls_first", not o.args.get("desc"))
     if order or plan.aggregates or plan.group_by:
-        ties = [exp.Ordered(this=exp.Literal.number(i + 1), nulls_first=True) for i in range(len(plan.select))]
+        ties = [
+            exp.Ordered(this=exp.Literal.number(i + 1), nulls_first=True)
+            for i in range(len(plan.select))
+        ]
         tree = tree.order_by(*ties, append=True, copy=False)
     else:
         tree = tree.order_by(exp.column("__scan"), copy=False)
     return tree.sql(dialect="duckdb")
 
 
-def _columns(source: S.Source, rows: list[tuple], bignum: bool) -> tuple[list, list[tuple]]:
+def _columns(source: schema.Source, rows: list[tuple], bignum: bool) -> tuple[list, list[tuple]]:
     cols, idx = [], []
     names = [(c.name, i) for i, c in enumerate(source.columns)]
-    names += [(alias, i) for (kind, alias), i in S.ALIASES.items() if kind == source.kind]
+    names += [(alias, i) for (kind, alias), i in schema.ALIASES.items() if kind == source.kind]
     for name, i in names:
         t = source.columns[i].type
-        if t == S.UINT:
+        if t == schema.UINT:
             fits = all(r[i] is None or r[i] <= _HUGEINT_MAX for r in rows)
             typ = "HUGEINT" if fits and not bignum else "BIGNUM"
         else:
@@ -121,7 +131,7 @@ def _columns(source: S.Source, rows: list[tuple], bignum: bool) -> tuple[list, l
 def _convert(row: tuple, types: tuple[int, ...]) -> tuple:
     out = []
     for v, t in zip(row, types):
-        if v is not None and t == S.UINT and isinstance(v, str):
+        if v is not None and t == schema.UINT and isinstance(v, str):
             v = int(v)
         elif v is not None and t in _BYTES_TYPES:
             v = bytes(v)
@@ -129,8 +139,9 @@ def _convert(row: tuple, types: tuple[int, ...]) -> tuple:
     return tuple(out)
 
 
-def duckdb_rows(sql: str, params: dict | None, plan: P.QueryPlan, source: S.Source,
-                src_rows: list[tuple]) -> list[tuple]:  # fmt: skip
+def duckdb_rows(
+    sql: str, params: dict | None, plan: QueryPlan, source: schema.Source, src_rows: list[tuple]
+) -> list[tuple]:
     """The query's answer according to DuckDB (uint as int, or float where DuckDB used DOUBLE)."""
     query = _rewrite(sql, params or {}, plan, source)
     try:
@@ -138,8 +149,12 @@ def duckdb_rows(sql: str, params: dict | None, plan: P.QueryPlan, source: S.Sour
         got = query_scratch_db(source.name, cols, rows, query)
     except StoreError as exc:
         if "Overflow" not in str(exc):
-            raise ResultMismatchError(f"bug: DuckDB cannot run the compiled query: {exc}\n{query}") from exc
-        cols, rows = _columns(source, src_rows, bignum=True)  # past HUGEINT: BIGNUM (DOUBLE for * // %)
+            raise ResultMismatchError(
+                f"bug: DuckDB cannot run the compiled query: {exc}\n{query}"
+            ) from exc
+        cols, rows = _columns(
+            source, src_rows, bignum=True
+        )  # past HUGEINT: BIGNUM (DOUBLE for * // %)
         got = query_scratch_db(source.name, cols, rows, query)
     return [_convert(r, plan.output_types) for r in got]
 
@@ -153,9 +168,12 @@ def _same(expected, got) -> bool:
 def check(expected: list[tuple], duck: list[tuple], sql: str) -> None:
     """Raises ResultMismatchError unless DuckDB's rows equal the reference evaluator's."""
     if len(expected) != len(duck):
-        raise ResultMismatchError(f"bug: the compiler expects {len(expected)} row(s), DuckDB's SQL answer "
-                                  f"has {len(duck)}:\n{sql}")  # fmt: skip
+        raise ResultMismatchError(
+            f"bug: the compiler expects {len(expected)} row(s), DuckDB's SQL answer "
+            f"has {len(duck)}:\n{sql}"
+        )
     for k, (e, d) in enumerate(zip(expected, duck)):
         if len(e) != len(d) or not all(_same(a, b) for a, b in zip(e, d)):
-            raise ResultMismatchError(f"bug: row {k} differs: the compiler expects {e!r}, DuckDB says "
-                                      f"{d!r}:\n{sql}")  # fmt: skip
+            raise ResultMismatchError(
+                f"bug: row {k} differs: the compiler expects {e!r}, DuckDB says {d!r}:\n{sql}"
+            )

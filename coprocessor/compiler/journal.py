@@ -1,24 +1,30 @@
 """The query guest's input and journal (PLAN.md "Journal").
 
-    data = guest_input(compiled, chain_id)          # rlp([chain_id, plan_bytes, witness_bytes])
-    j = decode_journal(execution.journal, compiled.plan.output_types)
-    j.query_hash, j.rows                            # rows as in compiled.expected (NULL = None)
+data = guest_input(compiled, chain_id)          # rlp([chain_id, plan_bytes, witness_bytes])
+j = decode_journal(execution.journal, compiled.plan.output_types)
+j.query_hash, j.rows                            # rows as in compiled.expected (NULL = None)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import rlp
 from eth_abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 
-from coprocessor.compiler import schema as S
-from coprocessor.compiler.plan import rlp_encode
+from coprocessor.compiler import schema
 from coprocessor.errors import CompileError, ReceiptFormatError
 
 JOURNAL_VERSION = 1
 JOURNAL_TYPES = ["uint8", "uint64", "bytes32", "uint64", "bytes32", "uint64", "uint64", "bytes"]
-ABI_TYPES = {S.UINT: "uint256", S.ADDRESS: "address", S.BYTES32: "bytes32", S.BYTES: "bytes", S.BOOL: "bool"}
+ABI_TYPES = {
+    schema.UINT: "uint256",
+    schema.ADDRESS: "address",
+    schema.BYTES32: "bytes32",
+    schema.BYTES: "bytes",
+    schema.BOOL: "bool",
+}
 
 
 @dataclass(frozen=True)
@@ -38,7 +44,7 @@ def guest_input(compiled, chain_id: int) -> bytes:
     """The query guest's stdin: rlp([chain_id, plan_bytes, witness_bytes])."""
     if compiled.witness_bytes is None:
         raise CompileError("the query was compiled without a witness (pass store=...)")
-    return rlp_encode([chain_id, compiled.plan_bytes, compiled.witness_bytes])
+    return rlp.encode([chain_id, compiled.plan_bytes, compiled.witness_bytes])
 
 
 def row_abi_type(output_types) -> str:
@@ -61,7 +67,7 @@ def decode_rows(result: bytes, output_types) -> list[tuple]:
         for i, (t, v) in enumerate(zip(output_types, vals)):
             if nulls >> i & 1:
                 row.append(None)
-            elif t == S.ADDRESS:
+            elif t == schema.ADDRESS:
                 row.append(bytes.fromhex(v[2:]))
             else:
                 row.append(v)

@@ -8,23 +8,25 @@ from __future__ import annotations
 
 import rlp
 
-from coprocessor import zkvm
-from coprocessor.compiler.plan import rlp_encode
+from coprocessor import ffi
+from coprocessor.compiler.journal import decode_rows
 from coprocessor.errors import CompileError, EthDataError, PlanRejectedError
 
 OP_RUN, OP_CHECK, OP_STATE_POINTS, OP_EVALUATE = 1, 2, 3, 4
+# how `evaluate` passes a source row's value: NULL is [], the others [tag, value]
+VALUE_UINT, VALUE_BYTES, VALUE_BOOL = 1, 2, 3
 
 
 def run(guest_input: bytes) -> bytes:
     """The journal the query guest commits for `rlp([chain_id, plan, witness])`; raises
     QueryEvaluationError, PlanRejectedError or EthDataError where the guest fails."""
-    return zkvm.run_query(rlp_encode([OP_RUN, guest_input]))
+    return ffi.run_query(rlp.encode([OP_RUN, guest_input]))
 
 
 def check_plan(plan_bytes: bytes) -> None:
     """Raises CompileError when the query guest would reject the plan."""
     try:
-        zkvm.run_query(rlp_encode([OP_CHECK, plan_bytes]))
+        ffi.run_query(rlp.encode([OP_CHECK, plan_bytes]))
     except (PlanRejectedError, EthDataError) as exc:  # EthDataError: the plan's RLP does not decode
         raise CompileError(f"the query guest rejects this plan: {exc}") from None
 
@@ -32,7 +34,7 @@ def check_plan(plan_bytes: bytes) -> None:
 def state_points(plan_bytes: bytes, storage: bool) -> list[tuple]:
     """The (block, address) (accounts) or (block, address, slot) (storage) points whose proofs
     the witness must hold, in the guest's scan order."""
-    items = rlp.decode(zkvm.run_query(rlp_encode([OP_STATE_POINTS, plan_bytes])))
+    items = rlp.decode(ffi.run_query(rlp.encode([OP_STATE_POINTS, plan_bytes])))
     out: list[tuple] = []
     for block, address, slots in items:
         n = int.from_bytes(block, "big")
@@ -47,17 +49,15 @@ def _value(v) -> list:
     if v is None:
         return []
     if isinstance(v, bool):
-        return [3, int(v)]
+        return [VALUE_BOOL, int(v)]
     if isinstance(v, int):
-        return [1, v]
-    return [2, bytes(v)]
+        return [VALUE_UINT, v]
+    return [VALUE_BYTES, bytes(v)]
 
 
 def evaluate(plan, rows: list[tuple]) -> list[tuple]:
     """The plan's result rows over the given source rows (in scan order), by the guest's code
     but without a witness: nothing is checked against a chain. For tests of the semantics
     (the cross-check's property tests); raises QueryEvaluationError where the guest fails."""
-    from coprocessor.compiler.journal import decode_rows
-
-    arg = rlp_encode([plan.encode(), [[_value(v) for v in r] for r in rows]])
-    return decode_rows(zkvm.run_query(rlp_encode([OP_EVALUATE, arg])), plan.output_types)
+    arg = rlp.encode([plan.encode(), [[_value(v) for v in r] for r in rows]])
+    return decode_rows(ffi.run_query(rlp.encode([OP_EVALUATE, arg])), plan.output_types)

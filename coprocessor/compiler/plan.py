@@ -1,15 +1,16 @@
-"""The typed QueryPlan and its canonical RLP encoding (spec: PLAN.md); queryHash = keccak256(encoding).
+"""The typed QueryPlan and its canonical RLP encoding (spec: PLAN.md); queryHash is the
+keccak256 of the encoding.
 
 Expressions are tuples `(op, *args)` with the integer opcodes below; `encode_expr`
-turns them into RLP lists `[op, arg...]`. The same query always lowers to the same
-tuples, so the same bytes and the same hash.
+turns them into RLP lists `[op, arg...]`, which pyrlp encodes. The same query always
+lowers to the same tuples, so the same bytes and the same hash.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eth_hash.auto import keccak
+import rlp
 
 from coprocessor.errors import InternalError, QueryEvaluationError
 
@@ -26,11 +27,40 @@ GROUP_REF, AGG_REF = 40, 41
 # aggregate opcodes
 COUNT_STAR, COUNT, COUNT_DISTINCT, SUM, MIN, MAX, AVG = 1, 2, 3, 4, 5, 6, 7
 
-OP_NAMES = {COL: "col", UINT_C: "uint", BYTES_C: "bytes", BOOL_C: "bool", NULL_C: "null", ADD: "+",
-            SUB: "-", MUL: "*", DIV: "/", MOD: "%", EQ: "=", NE: "<>", LT: "<", LE: "<=", GT: ">",
-            GE: ">=", AND: "AND", OR: "OR", NOT: "NOT", IN: "IN", GROUP_REF: "group", AGG_REF: "agg"}  # fmt: skip
-AGG_NAMES = {COUNT_STAR: "COUNT(*)", COUNT: "COUNT", COUNT_DISTINCT: "COUNT(DISTINCT)", SUM: "SUM",
-             MIN: "MIN", MAX: "MAX", AVG: "AVG"}  # fmt: skip
+OP_NAMES = {
+    COL: "col",
+    UINT_C: "uint",
+    BYTES_C: "bytes",
+    BOOL_C: "bool",
+    NULL_C: "null",
+    ADD: "+",
+    SUB: "-",
+    MUL: "*",
+    DIV: "/",
+    MOD: "%",
+    EQ: "=",
+    NE: "<>",
+    LT: "<",
+    LE: "<=",
+    GT: ">",
+    GE: ">=",
+    AND: "AND",
+    OR: "OR",
+    NOT: "NOT",
+    IN: "IN",
+    GROUP_REF: "group",
+    AGG_REF: "agg",
+}
+AGG_NAMES = {
+    COUNT_STAR: "COUNT(*)",
+    COUNT: "COUNT",
+    COUNT_DISTINCT: "COUNT(DISTINCT)",
+    SUM: "SUM",
+    MIN: "MIN",
+    MAX: "MAX",
+    AVG: "AVG",
+}
+CONSTANT_OPS = (UINT_C, BYTES_C, BOOL_C)
 
 Expr = tuple
 
@@ -49,10 +79,6 @@ class QueryPlan:
     order_by: tuple[tuple[int, bool], ...]  # (output column, descending)
     limit: int | None
     output_types: tuple[int, ...]
-
-    @property
-    def aggregated(self) -> bool:
-        return bool(self.aggregates or self.group_by)
 
     def to_rlp_items(self) -> list:
         src_kind, *params = self.source
@@ -73,10 +99,7 @@ class QueryPlan:
         ]
 
     def encode(self) -> bytes:
-        return rlp_encode(self.to_rlp_items())
-
-    def query_hash(self) -> bytes:
-        return keccak(self.encode())
+        return rlp.encode(self.to_rlp_items())
 
 
 def _items(x):
@@ -106,28 +129,19 @@ def encode_expr(e: Expr) -> list:
     raise InternalError(f"unknown expression opcode {op}")
 
 
-def rlp_encode(item) -> bytes:
-    """RLP of bytes, non-negative ints (minimal big-endian, 0 = empty string) and lists."""
-    if isinstance(item, (bytes, bytearray)):
-        item = bytes(item)
-        if len(item) == 1 and item[0] < 0x80:
-            return item
-        return _len_prefix(len(item), 0x80) + item
-    if isinstance(item, bool) or not isinstance(item, (int, list, tuple)):
-        raise InternalError(f"cannot RLP-encode {type(item).__name__}")
-    if isinstance(item, int):
-        if item < 0:
-            raise InternalError("negative integer in a plan")
-        return rlp_encode(item.to_bytes((item.bit_length() + 7) // 8, "big"))
-    body = b"".join(rlp_encode(x) for x in item)
-    return _len_prefix(len(body), 0xC0) + body
-
-
-def _len_prefix(n: int, offset: int) -> bytes:
-    if n < 56:
-        return bytes([offset + n])
-    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([offset + 55 + len(b)]) + b
+def column_refs(e: Expr) -> set[int]:
+    """The row columns an expression reads (`[COL, i]` anywhere inside it)."""
+    if e[0] == COL:
+        return {e[1]}
+    out = set()
+    for a in e[1:]:
+        if isinstance(a, tuple) and a and isinstance(a[0], int):
+            out |= column_refs(a)
+        elif isinstance(a, tuple):
+            for x in a:
+                if isinstance(x, tuple):
+                    out |= column_refs(x)
+    return out
 
 
 def format_expr(e: Expr | None, columns: list[str] | None = None) -> str:
@@ -150,7 +164,9 @@ def format_expr(e: Expr | None, columns: list[str] | None = None) -> str:
     if op == NOT:
         return f"NOT ({format_expr(e[1], columns)})"
     if op == IN:
-        return f"{format_expr(e[1], columns)} IN ({', '.join(format_expr(c, columns) for c in e[2])})"
+        return (
+            f"{format_expr(e[1], columns)} IN ({', '.join(format_expr(c, columns) for c in e[2])})"
+        )
     return f"({format_expr(e[1], columns)} {OP_NAMES[op]} {format_expr(e[2], columns)})"
 
 
@@ -168,5 +184,7 @@ def arith(op: int, a: int, b: int) -> int:
             raise QueryEvaluationError("division by zero")
         r = a // b if op == DIV else a % b
     if not 0 <= r < U256:
-        raise QueryEvaluationError(f"uint256 {'underflow' if r < 0 else 'overflow'} in {OP_NAMES[op]}")
+        raise QueryEvaluationError(
+            f"uint256 {'underflow' if r < 0 else 'overflow'} in {OP_NAMES[op]}"
+        )
     return r

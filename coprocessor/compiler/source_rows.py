@@ -5,44 +5,51 @@ here: the expected rows come from the query guest's own code (native.py).
 
 from __future__ import annotations
 
-from coprocessor.compiler import plan as P
-from coprocessor.compiler import schema as S
+from coprocessor.compiler import schema
+from coprocessor.compiler.plan import QueryPlan
 from coprocessor.errors import CompileError
 
 
-# --- reading source rows ----------------------------------------------------------------------
-
-
-def _select_list(source: S.Source) -> str:
+def _select_list(source: schema.Source) -> str:
     out = []
     for c in source.columns:
-        out.append(f"CAST({c.db} AS VARCHAR)" if c.type == S.UINT else c.db)
+        out.append(f"CAST({c.db} AS VARCHAR)" if c.type == schema.UINT else c.db)
     return ", ".join(out)
 
 
-def _convert(source: S.Source, row: tuple) -> tuple:
-    return tuple(int(v) if (c.type == S.UINT and v is not None) else v
-                 for c, v in zip(source.columns, row))  # fmt: skip
+def _convert(source: schema.Source, row: tuple) -> tuple:
+    return tuple(
+        int(v) if (c.type == schema.UINT and v is not None) else v
+        for c, v in zip(source.columns, row)
+    )
 
 
-def scan_rows(store, plan: P.QueryPlan, source: S.Source) -> list[tuple]:
-    """Rows of the source in the plan's block range, in scan order (state sources: see state_points)."""
+def scan_rows(store, plan: QueryPlan, source: schema.Source) -> list[tuple]:
+    """Rows of the source in the plan's block range, in scan order (state sources: see
+    state_rows)."""
     a, b = plan.first_block, plan.last_block
     kind = source.kind
-    if kind == S.SRC_BLOCKS:
-        q = f"SELECT {_select_list(source)} FROM blocks WHERE number BETWEEN ? AND ? ORDER BY number"
-    elif kind == S.SRC_TRANSACTIONS:
-        q = (f"SELECT {_select_list(source)} FROM transactions t LEFT JOIN receipts r ON "
-             "r.block_number = t.block_number AND r.tx_index = t.tx_index "
-             "WHERE t.block_number BETWEEN ? AND ? ORDER BY t.block_number, t.tx_index")  # fmt: skip
-    elif kind == S.SRC_RECEIPTS:
-        q = f"SELECT {_select_list(source)} FROM receipts WHERE block_number BETWEEN ? AND ? ORDER BY 1, 2"
-    elif kind == S.SRC_LOGS:
-        q = f"SELECT {_select_list(source)} FROM logs WHERE block_number BETWEEN ? AND ? ORDER BY 1, 3"
-    elif kind == S.SRC_EVENT:
-        rows = store.sql("SELECT block_number, tx_index, log_index, address, topic0, topic1, topic2, "
-                         "topic3, data FROM logs WHERE block_number BETWEEN ? AND ? AND topic0 = ? "
-                         "ORDER BY block_number, log_index", [a, b, plan.source[1]])  # fmt: skip
+    columns = _select_list(source)
+    in_range = "block_number BETWEEN ? AND ?"
+    if kind == schema.SRC_BLOCKS:
+        q = f"SELECT {columns} FROM blocks WHERE number BETWEEN ? AND ? ORDER BY number"
+    elif kind == schema.SRC_TRANSACTIONS:
+        q = (
+            f"SELECT {columns} FROM transactions t LEFT JOIN receipts r ON "
+            "r.block_number = t.block_number AND r.tx_index = t.tx_index "
+            "WHERE t.block_number BETWEEN ? AND ? ORDER BY t.block_number, t.tx_index"
+        )
+    elif kind == schema.SRC_RECEIPTS:
+        q = f"SELECT {columns} FROM receipts WHERE {in_range} ORDER BY 1, 2"
+    elif kind == schema.SRC_LOGS:
+        q = f"SELECT {columns} FROM logs WHERE {in_range} ORDER BY 1, 3"
+    elif kind == schema.SRC_EVENT:
+        rows = store.sql(
+            "SELECT block_number, tx_index, log_index, address, topic0, topic1, topic2, "
+            "topic3, data FROM logs WHERE block_number BETWEEN ? AND ? AND topic0 = ? "
+            "ORDER BY block_number, log_index",
+            [a, b, plan.source[1]],
+        )
         out = []
         for r in rows:
             d = decode_event(source.event[1], r[4:8], r[8])
@@ -67,46 +74,53 @@ def decode_event(params, topics, data: bytes) -> tuple | None:
         if p.indexed:
             word, ti = topics[ti], ti + 1
         else:
-            word, di = data[32 * di:32 * di + 32], di + 1
+            word, di = data[32 * di : 32 * di + 32], di + 1
         if len(word) != 32:
             return None
-        if p.kind == S.EV_ADDRESS:
+        if p.kind == schema.EV_ADDRESS:
             if any(word[:12]):
                 return None
             out.append(word[12:])
-        elif p.kind == S.EV_UINT:
+        elif p.kind == schema.EV_UINT:
             v = int.from_bytes(word, "big")
             if v >> p.bits:
                 return None
             out.append(v)
-        elif p.kind == S.EV_BOOL:
+        elif p.kind == schema.EV_BOOL:
             v = int.from_bytes(word, "big")
             if v > 1:
                 return None
             out.append(bool(v))
         else:  # bytesN: left-aligned, the rest zero; the value is the whole word (as the guest's)
-            if any(word[p.bits // 8:]):
+            if any(word[p.bits // 8 :]):
                 return None
             out.append(word)
     return tuple(out)
 
 
-def state_rows(store, plan: P.QueryPlan, source: S.Source, points: list[tuple]) -> list[tuple]:
+def state_rows(store, plan: QueryPlan, source: schema.Source, points: list[tuple]) -> list[tuple]:
     if not points:
         return []
     a, b = plan.first_block, plan.last_block
     addrs = list(plan.source[1])
     marks = ", ".join("?" * len(addrs))
-    if source.kind == S.SRC_ACCOUNTS:
-        q = (f"SELECT {_select_list(source)} FROM accounts WHERE block_number BETWEEN ? AND ? "
-             f"AND address IN ({marks})")  # fmt: skip
+    if source.kind == schema.SRC_ACCOUNTS:
+        q = (
+            f"SELECT {_select_list(source)} FROM accounts WHERE block_number BETWEEN ? AND ? "
+            f"AND address IN ({marks})"
+        )
         got = {(r[0], r[1]): r for r in (_convert(source, x) for x in store.sql(q, [a, b, *addrs]))}
         keyf = lambda p: (p[0], p[1])  # noqa: E731
     else:
         slots = list(plan.source[2])
-        q = (f"SELECT {_select_list(source)} FROM storage WHERE block_number BETWEEN ? AND ? "
-             f"AND address IN ({marks}) AND slot IN ({', '.join('?' * len(slots))})")  # fmt: skip
-        got = {(r[0], r[1], r[2]): r for r in (_convert(source, x) for x in store.sql(q, [a, b, *addrs, *slots]))}
+        q = (
+            f"SELECT {_select_list(source)} FROM storage WHERE block_number BETWEEN ? AND ? "
+            f"AND address IN ({marks}) AND slot IN ({', '.join('?' * len(slots))})"
+        )
+        got = {
+            (r[0], r[1], r[2]): r
+            for r in (_convert(source, x) for x in store.sql(q, [a, b, *addrs, *slots]))
+        }
         keyf = lambda p: p  # noqa: E731
     missing = [p for p in points if keyf(p) not in got]
     if missing:

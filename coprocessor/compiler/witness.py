@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import rlp
+
 from coprocessor import ethcore
-from coprocessor.compiler import plan as P
-from coprocessor.compiler import schema as S
-from coprocessor.compiler.plan import rlp_encode
-from coprocessor.errors import CompileError, IndexIncompleteError
+from coprocessor.compiler import schema
+from coprocessor.compiler.plan import QueryPlan
+from coprocessor.errors import IndexIncompleteError
 
 WITNESS_VERSION = 1
 MODE_BLOOM_SKIP, MODE_RECEIPTS, MODE_TXS_RECEIPTS = 1, 2, 3
-MODE_NAMES = {MODE_BLOOM_SKIP: "skipped by bloom", MODE_RECEIPTS: "all receipts",
-              MODE_TXS_RECEIPTS: "all transactions and receipts"}  # fmt: skip
 
 
 @dataclass
@@ -53,72 +52,145 @@ class Witness:
         }
 
     def encode(self) -> bytes:
-        return rlp_encode([
-            WITNESS_VERSION, self.anchor_number, self.anchor_hash, self.headers,
-            [[b.number, b.mode, b.transactions, b.receipts] for b in self.blocks],
-            [[s.block, s.address, s.account_proof, [[k, n] for k, n in s.slots]] for s in self.state],
-        ])  # fmt: skip
+        return rlp.encode(
+            [
+                WITNESS_VERSION,
+                self.anchor_number,
+                self.anchor_hash,
+                self.headers,
+                [[b.number, b.mode, b.transactions, b.receipts] for b in self.blocks],
+                [
+                    [s.block, s.address, s.account_proof, [[k, n] for k, n in s.slots]]
+                    for s in self.state
+                ],
+            ]
+        )
 
 
-def build(store, plan: P.QueryPlan, source: S.Source, anchor: int, state_points: list[tuple]) -> Witness:
+def build(
+    store, plan: QueryPlan, source: schema.Source, anchor: int, state_points: list[tuple]
+) -> Witness:
+    """The witness of `plan` anchored at block `anchor`, read from the index (`state_points`:
+    the guest's list of the state proofs it needs, for state sources)."""
     first = plan.first_block
-    hdr = store.sql("SELECT number, header_rlp, hash, logs_bloom FROM blocks WHERE number BETWEEN ? AND ? "
-                    "ORDER BY number", [first, anchor])  # fmt: skip
+    hdr = store.sql(
+        "SELECT number, header_rlp, hash, logs_bloom FROM blocks WHERE number BETWEEN ? AND ? "
+        "ORDER BY number",
+        [first, anchor],
+    )
     if len(hdr) != anchor - first + 1:
-        raise IndexIncompleteError(f"blocks {first}..{anchor} are not all indexed: index them first",
-                                   first=first, last=anchor)
+        raise IndexIncompleteError(
+            f"blocks {first}..{anchor} are not all indexed: index them first",
+            first=first,
+            last=anchor,
+        )
     blooms = {n: bloom for n, _, _, bloom in hdr}
     blocks: list[BlockItem] = []
-    kind = source.kind
-    if kind in (S.SRC_TRANSACTIONS, S.SRC_RECEIPTS, *S.LOG_SOURCES):
-        a, b = plan.first_block, plan.last_block
-        receipts = _lists(store, "receipts", a, b)
-        txs = _lists(store, "transactions", a, b) if kind == S.SRC_TRANSACTIONS else {}
-        for n in range(a, b + 1):
-            if kind in S.LOG_SOURCES and plan.bloom_keys and all(
-                    ethcore.bloom_proves_absent(blooms[n], addr, topic) for addr, topic in plan.bloom_keys):
-                blocks.append(BlockItem(n, MODE_BLOOM_SKIP))
-            elif kind == S.SRC_TRANSACTIONS:
-                blocks.append(BlockItem(n, MODE_TXS_RECEIPTS, txs.get(n, []), receipts.get(n, [])))
-            else:
-                blocks.append(BlockItem(n, MODE_RECEIPTS, [], receipts.get(n, [])))
+    if source.kind in (schema.SRC_TRANSACTIONS, schema.SRC_RECEIPTS, *schema.LOG_SOURCES):
+        blocks = _block_items(store, plan, source.kind, blooms)
     state: list[StateItem] = []
-    if kind in S.STATE_SOURCES and state_points:
-        acct = {(r[0], r[1]): list(r[2]) for r in store.sql(
-            "SELECT block_number, address, proof FROM accounts WHERE block_number BETWEEN ? AND ?",
-            [plan.first_block, plan.last_block])}  # fmt: skip
-        slots = {}
-        if kind == S.SRC_STORAGE:
-            slots = {(r[0], r[1], r[2]): list(r[3]) for r in store.sql(
-                "SELECT block_number, address, slot, proof FROM storage WHERE block_number BETWEEN ? AND ?",
-                [plan.first_block, plan.last_block])}  # fmt: skip
-        by_acct: dict[tuple, StateItem] = {}
-        for pt in state_points:
-            key = (pt[0], pt[1])
-            if key not in by_acct:
-                if key not in acct:
-                    raise IndexIncompleteError(f"no account proof for 0x{pt[1].hex()} at block {pt[0]}")
-                by_acct[key] = StateItem(pt[0], pt[1], acct[key])
-                state.append(by_acct[key])
-            if kind == S.SRC_STORAGE:
-                if pt not in slots:
-                    raise IndexIncompleteError(f"no storage proof for slot 0x{pt[2].hex()} at block {pt[0]}")
-                by_acct[key].slots.append((pt[2], slots[pt]))
+    if source.kind in schema.STATE_SOURCES and state_points:
+        state = _state_items(store, plan, source.kind, state_points)
     return Witness(anchor, hdr[-1][2], [h for _, h, _, _ in hdr], blocks, state)
+
+
+def _block_items(store, plan: QueryPlan, kind: int, blooms: dict[int, bytes]) -> list[BlockItem]:
+    """Per block of the range: skipped (its logsBloom proves every bloom key absent), or its
+    whole receipt list (and transaction list, for the transactions source)."""
+    a, b = plan.first_block, plan.last_block
+    receipts = _lists(store, "receipts", a, b)
+    txs = _lists(store, "transactions", a, b) if kind == schema.SRC_TRANSACTIONS else {}
+    blocks = []
+    for n in range(a, b + 1):
+        if (
+            kind in schema.LOG_SOURCES
+            and plan.bloom_keys
+            and all(
+                ethcore.bloom_proves_absent(blooms[n], addr, topic)
+                for addr, topic in plan.bloom_keys
+            )
+        ):
+            blocks.append(BlockItem(n, MODE_BLOOM_SKIP))
+        elif kind == schema.SRC_TRANSACTIONS:
+            blocks.append(BlockItem(n, MODE_TXS_RECEIPTS, txs.get(n, []), receipts.get(n, [])))
+        else:
+            blocks.append(BlockItem(n, MODE_RECEIPTS, [], receipts.get(n, [])))
+    return blocks
+
+
+def _state_items(store, plan: QueryPlan, kind: int, state_points: list[tuple]) -> list[StateItem]:
+    """The account proof (and storage proofs) at each state point, in the guest's order."""
+    in_range = [plan.first_block, plan.last_block]
+    acct = {
+        (r[0], r[1]): list(r[2])
+        for r in store.sql(
+            "SELECT block_number, address, proof FROM accounts WHERE block_number BETWEEN ? AND ?",
+            in_range,
+        )
+    }
+    slots = {}
+    if kind == schema.SRC_STORAGE:
+        slots = {
+            (r[0], r[1], r[2]): list(r[3])
+            for r in store.sql(
+                "SELECT block_number, address, slot, proof FROM storage "
+                "WHERE block_number BETWEEN ? AND ?",
+                in_range,
+            )
+        }
+    state: list[StateItem] = []
+    by_acct: dict[tuple, StateItem] = {}
+    for pt in state_points:
+        key = (pt[0], pt[1])
+        if key not in by_acct:
+            if key not in acct:
+                raise IndexIncompleteError(f"no account proof for 0x{pt[1].hex()} at block {pt[0]}")
+            by_acct[key] = StateItem(pt[0], pt[1], acct[key])
+            state.append(by_acct[key])
+        if kind == schema.SRC_STORAGE:
+            if pt not in slots:
+                raise IndexIncompleteError(
+                    f"no storage proof for slot 0x{pt[2].hex()} at block {pt[0]}"
+                )
+            by_acct[key].slots.append((pt[2], slots[pt]))
+    return state
 
 
 def _lists(store, table: str, a: int, b: int) -> dict[int, list[bytes]]:
     out: dict[int, list[bytes]] = {}
-    for n, raw in store.sql(f"SELECT block_number, raw FROM {table} WHERE block_number BETWEEN ? AND ? "
-                            "ORDER BY block_number, tx_index", [a, b]):  # fmt: skip
+    for n, raw in store.sql(
+        f"SELECT block_number, raw FROM {table} WHERE block_number BETWEEN ? AND ? "
+        "ORDER BY block_number, tx_index",
+        [a, b],
+    ):
         out.setdefault(n, []).append(raw)
     return out
 
 
-# cycle figures measured with keccak on the accelerator (see README / issue 3 benchmarks)
-CYCLES = {"header": 25_000, "account": 78_000, "storage": 67_000, "receipt": 35_000,
-          "transaction": 30_000,
-          "sender": 11_100_000}  # fmt: skip  # sender: software secp256k1 recovery (make bench, query)
+# Guest cycles per witness item, measured with keccak on the accelerator (`make bench`, README);
+# sender: one software secp256k1 signer recovery, for a transaction's `from`.
+CYCLES = {
+    "header": 25_000,
+    "account": 78_000,
+    "storage": 67_000,
+    "receipt": 35_000,
+    "transaction": 30_000,
+    "sender": 11_100_000,
+}
+
+# The keccak estimate's figures.
+KECCAK_RATE_BYTES = (
+    136  # keccak-256 absorbs 1088 bits (1600-bit state - 2 x 256 capacity) a permutation
+)
+# A trie leaf wraps its item in a list header, a string header and the compact-encoded key
+# (an RLP-encoded index of a few bytes): allowed 40 bytes on top of the item.
+LEAF_OVERHEAD_BYTES = 40
+BRANCH_FANOUT = 16  # a hexary trie: one branch node above every 16 items
+# A full branch node holds 16 child hashes (33 bytes each with their RLP header), an empty
+# value and a 3-byte list header: 532 bytes, 4 permutations; counted as 5 to stay above it.
+BRANCH_NODE_PERMUTATIONS = 5
+PLAN_HASH_PERMUTATIONS = 8  # the plan's keccak (queryHash): plans up to 8 x 136 = 1088 bytes
+KEY_HASH_PERMUTATIONS = 1  # keccak of a proof's 20-byte address or 32-byte slot: one block
 
 
 def keccak_permutations(w: Witness) -> int:
@@ -129,15 +201,16 @@ def keccak_permutations(w: Witness) -> int:
     (`zkvm.keccak_po2_for`): an underestimate costs one more batch proof, never correctness."""
 
     def perms(data: bytes, extra: int = 0) -> int:
-        return (len(data) + extra) // 136 + 1
+        return (len(data) + extra) // KECCAK_RATE_BYTES + 1  # the padding always adds a block
 
-    n = sum(perms(h) for h in w.headers) + 8
+    n = sum(perms(h) for h in w.headers) + PLAN_HASH_PERMUTATIONS
     for b in w.blocks:
         items = b.transactions + b.receipts
-        n += sum(perms(x, 40) for x in items) + 5 * (len(items) // 16 + 1)
+        n += sum(perms(x, LEAF_OVERHEAD_BYTES) for x in items)
+        n += BRANCH_NODE_PERMUTATIONS * (len(items) // BRANCH_FANOUT + 1)
     for s in w.state:
-        n += sum(perms(x) for x in s.account_proof) + 1
-        n += sum(sum(perms(x) for x in nodes) + 1 for _, nodes in s.slots)
+        n += sum(perms(x) for x in s.account_proof) + KEY_HASH_PERMUTATIONS
+        n += sum(sum(perms(x) for x in nodes) + KEY_HASH_PERMUTATIONS for _, nodes in s.slots)
     return n
 
 

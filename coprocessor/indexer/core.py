@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from coprocessor.chain import RpcClient
+from coprocessor.chain import JSONRPC_INVALID_REQUEST, JSONRPC_METHOD_NOT_FOUND, RpcClient
 from coprocessor.errors import (
     IndexerError,
     InvalidArgument,
@@ -27,11 +27,15 @@ from coprocessor.errors import (
     ReorgTooDeepError,
     RpcError,
 )
-from coprocessor.indexer.ingest import Rows, add_state_rows, ingest_block, ingest_native, verify_proof
+from coprocessor.indexer.ingest import ingest_block
+from coprocessor.indexer.native import ingest_native
+from coprocessor.indexer.proofs import verify_proof
+from coprocessor.indexer.rows import Rows, add_state_rows
 from coprocessor.store import Store, arrow_table
 from coprocessor.types import Tracked, hex_bytes, to_hex
 
 Progress = Callable[[int, int, int], None]  # (last block committed, blocks done, rows done)
+REORG_PROBE_BLOCKS = 16  # block hashes asked of the node per batch while seeking the ancestor
 
 
 @dataclass(kw_only=True)
@@ -47,8 +51,12 @@ class IndexerConfig:
     tracked: tuple[Tracked, ...] = ()
     receipts: bool = True  # False only for sources without receipts (then receipts/logs stay empty)
     chunk_retries: int = 3  # refetch a chunk whose internal parent links break (a reorg mid-fetch)
-    native: bool = True  # validate and build rows in Rust (ethcore.ingest_blocks) when the source allows
-    native_always: bool = False  # also for sources without batch_raw (tests: re-serialises their results)
+    native: bool = (
+        True  # validate and build rows in Rust (ethcore.ingest_blocks) when the source allows
+    )
+    native_always: bool = (
+        False  # also for sources without batch_raw (tests: re-serialises their results)
+    )
 
 
 @dataclass
@@ -86,10 +94,13 @@ class Indexer:
         calls = [("eth_getBlockByNumber", [hex(n), True])]
         if self.config.receipts:
             # without eth_getBlockReceipts, a placeholder; receipts are fetched per tx afterwards
-            calls.append((self._receipts_method, [hex(n)]) if self._receipts_method else
-                         ("eth_chainId", []))  # fmt: skip
+            calls.append(
+                (self._receipts_method, [hex(n)]) if self._receipts_method else ("eth_chainId", [])
+            )
         for t in self.config.tracked:
-            calls.append(("eth_getProof", [to_hex(t.address), [to_hex(s) for s in t.slots], hex(n)]))
+            calls.append(
+                ("eth_getProof", [to_hex(t.address), [to_hex(s) for s in t.slots], hex(n)])
+            )
         return calls
 
     def _fetch_validated(self, first: int, last: int) -> Rows:
@@ -108,8 +119,9 @@ class Indexer:
                 results = self.source.batch(calls)
                 if fast and self.config.native_always:
                     ids = list(range(len(calls)))
-                    body = orjson.dumps([{"jsonrpc": "2.0", "id": i, "result": r}
-                                         for i, r in zip(ids, results)])  # fmt: skip
+                    body = orjson.dumps(
+                        [{"jsonrpc": "2.0", "id": i, "result": r} for i, r in zip(ids, results)]
+                    )
                     rows = self._native(body, ids, first, last, per)
                     if rows is not None:
                         return rows
@@ -117,8 +129,15 @@ class Indexer:
                 self._receipts_per_tx(results, per)
         except RpcError as exc:
             if not isinstance(exc, RangeTooLargeError):
-                if exc.method == "eth_getBlockReceipts" and self._receipts_method and exc.code in (-32601, -32600):
-                    self.log("the node has no eth_getBlockReceipts: fetching receipts per transaction")
+                unknown_method = exc.code in (JSONRPC_METHOD_NOT_FOUND, JSONRPC_INVALID_REQUEST)
+                if (
+                    exc.method == "eth_getBlockReceipts"
+                    and self._receipts_method
+                    and unknown_method
+                ):
+                    self.log(
+                        "the node has no eth_getBlockReceipts: fetching receipts per transaction"
+                    )
                     self._receipts_method = None
                     return self._fetch_validated(first, last)
                 raise
@@ -135,9 +154,15 @@ class Indexer:
             got = results[i * per : (i + 1) * per]
             block, receipts = got[0], (got[1] if self.config.receipts else None)
             proofs = got[1 + self.config.receipts :]
-            prev = ingest_block(rows, block, receipts, number=n, parent_hash=prev,
-                                proofs=list(zip(proofs, self.config.tracked)),
-                                require_receipts=self.config.receipts)  # fmt: skip
+            prev = ingest_block(
+                rows,
+                block,
+                receipts,
+                number=n,
+                parent_hash=prev,
+                proofs=list(zip(proofs, self.config.tracked)),
+                require_receipts=self.config.receipts,
+            )
         return rows
 
     def _native(self, body, ids: list[int], first: int, last: int, per: int) -> Rows | None:
@@ -157,8 +182,11 @@ class Indexer:
         for k, n in enumerate(range(first, last + 1)):
             for j, t in enumerate(self.config.tracked):
                 item = by_id.get(ids[k * per + 1 + self.config.receipts + j])
-                if item is None or item.get("error") is not None \
-                        or not isinstance(item.get("result"), dict):
+                if (
+                    item is None
+                    or item.get("error") is not None
+                    or not isinstance(item.get("result"), dict)
+                ):
                     return None  # the reference path handles the error or the gap
                 add_state_rows(rows, *verify_proof(n, state_roots[k], item["result"], t.slots))
         return rows
@@ -166,8 +194,13 @@ class Indexer:
     def _receipts_per_tx(self, results: list, per: int) -> None:
         """Fills each block's receipts slot from eth_getTransactionReceipt (nodes without
         eth_getBlockReceipts)."""
-        hashes = [(i, tx["hash"]) for i in range(0, len(results), per) if results[i]
-                  for tx in results[i]["transactions"] if isinstance(tx, dict)]  # fmt: skip
+        hashes = [
+            (i, tx["hash"])
+            for i in range(0, len(results), per)
+            if results[i]
+            for tx in results[i]["transactions"]
+            if isinstance(tx, dict)
+        ]
         got = self.source.batch([("eth_getTransactionReceipt", [h]) for _, h in hashes])
         for i in range(0, len(results), per):
             results[i + 1] = []
@@ -178,11 +211,16 @@ class Indexer:
         for attempt in range(self.config.chunk_retries + 1):
             try:
                 rows = self._fetch_validated(first, last)
-                self._chunk = min(self.config.max_chunk_blocks, self._chunk + max(1, self._chunk // 4))
+                self._chunk = min(
+                    self.config.max_chunk_blocks, self._chunk + max(1, self._chunk // 4)
+                )
                 return rows
             except InvalidBlockError as exc:
                 # a broken link *inside* one batch means the node switched forks mid-batch
-                if exc.check in ("parent_hash", "block_missing") and attempt < self.config.chunk_retries:
+                if (
+                    exc.check in ("parent_hash", "block_missing")
+                    and attempt < self.config.chunk_retries
+                ):
                     time.sleep(0.2 * (attempt + 1))
                     continue
                 raise
@@ -200,7 +238,7 @@ class Indexer:
         floor = max(cp.first_block, tip - self.config.max_reorg_depth)
         k = tip
         while k >= floor:
-            lo = max(floor, k - 15)
+            lo = max(floor, k - REORG_PROBE_BLOCKS + 1)
             numbers = list(range(k, lo - 1, -1))
             node = self._node_hashes(numbers)
             ours = self.store.block_hashes(lo, k)
@@ -215,32 +253,50 @@ class Indexer:
         if floor == cp.first_block and tip - cp.first_block < self.config.max_reorg_depth:
             raise ReorgTooDeepError(
                 f"the node's chain shares no block with the index down to its first block "
-                f"{cp.first_block}: wrong node or chain? Re-index into a new file")  # fmt: skip
+                f"{cp.first_block}: wrong node or chain? Re-index into a new file"
+            )
         raise ReorgTooDeepError(
             f"reorg deeper than --max-reorg-depth {self.config.max_reorg_depth}: no common block "
-            f"in {floor}..{tip}; the index is unchanged (last block {cp.last_block})")  # fmt: skip
+            f"in {floor}..{tip}; the index is unchanged (last block {cp.last_block})"
+        )
 
     # --- the loop ---------------------------------------------------------------------------
 
     def _commit(self, pending: Rows) -> None:
         if pending.blocks == 0:
             return
-        self.store.write_batch(pending.tables(), chain_id=self.chain_id(), first=pending.first,
-                               last=pending.last, last_hash=pending.last_hash)  # fmt: skip
+        self.store.write_batch(
+            pending.tables(),
+            chain_id=self.chain_id(),
+            first=pending.first,
+            last=pending.last,
+            last_hash=pending.last_hash,
+        )
         self.stats.commits += 1
 
-    def run(self, first: int | None = None, last: int | None = None,
-            progress: Progress | None = None) -> Stats:  # fmt: skip
+    def run(
+        self, first: int | None = None, last: int | None = None, progress: Progress | None = None
+    ) -> Stats:
         """Indexes up to `last` (default: head - confirmations), resuming from the checkpoint."""
         t0 = time.monotonic()
         cp = self.store.checkpoint()
         if cp is not None and cp.chain_id != self.chain_id():
-            raise IndexerError(f"{self.store.path} indexes chain {cp.chain_id}, the node serves "
-                               f"chain {self.chain_id()}")  # fmt: skip
-        if cp is not None and first is not None and not cp.first_block <= first <= cp.last_block + 1:
+            raise IndexerError(
+                f"{self.store.path} indexes chain {cp.chain_id}, the node serves "
+                f"chain {self.chain_id()}"
+            )
+        if (
+            cp is not None
+            and first is not None
+            and not cp.first_block <= first <= cp.last_block + 1
+        ):
             if first > cp.last_block + 1:
-                raise InvalidArgument(f"--from {first} would leave a gap after block {cp.last_block}")
-            raise InvalidArgument(f"--from {first} is below the first indexed block {cp.first_block}")
+                raise InvalidArgument(
+                    f"--from {first} would leave a gap after block {cp.last_block}"
+                )
+            raise InvalidArgument(
+                f"--from {first} is below the first indexed block {cp.first_block}"
+            )
         if last is None:
             last = self.source.block_number() - self.config.confirmations
         while True:
@@ -290,19 +346,27 @@ class Indexer:
                     tip = self.store.checkpoint().last_block
                     ancestor = self._handle_reorg(tip)
                     if ancestor == tip:
-                        raise InvalidBlockError(a, "parent_hash", "the node's block does not link to "
-                                                "its own previous block")  # fmt: skip
+                        raise InvalidBlockError(
+                            a,
+                            "parent_hash",
+                            "the node's block does not link to its own previous block",
+                        )
                     raise _Restart()
                 pending.extend(rows)
                 prev_hash = rows.last_hash
                 self.stats.blocks += rows.blocks
                 self.stats.rows += rows.rows()
                 now = time.monotonic()
-                if pending.blocks >= self.config.commit_blocks or now - last_commit >= self.config.commit_seconds:
+                if (
+                    pending.blocks >= self.config.commit_blocks
+                    or now - last_commit >= self.config.commit_seconds
+                ):
                     self._commit(pending)
                     pending, last_commit = Rows(), now
                     if progress:
-                        progress(self.store.checkpoint().last_block, self.stats.blocks, self.stats.rows)
+                        progress(
+                            self.store.checkpoint().last_block, self.stats.blocks, self.stats.rows
+                        )
             self._commit(pending)
             if progress:
                 progress(last, self.stats.blocks, self.stats.rows)
@@ -317,7 +381,9 @@ class Indexer:
         cp = self.store.checkpoint()
         if cp is not None:
             if head < cp.last_block:
-                self.log(f"node head {head} is below our tip {cp.last_block}: lagging node, waiting")
+                self.log(
+                    f"node head {head} is below our tip {cp.last_block}: lagging node, waiting"
+                )
                 return "lagging"
             node = self._node_hashes([cp.last_block])[cp.last_block]
             if node is None:
@@ -331,8 +397,13 @@ class Indexer:
         self.run(last=target, progress=progress)
         return "indexed"
 
-    def follow(self, first: int | None = None, *, stop: threading.Event | None = None,
-               progress: Progress | None = None) -> Stats:  # fmt: skip
+    def follow(
+        self,
+        first: int | None = None,
+        *,
+        stop: threading.Event | None = None,
+        progress: Progress | None = None,
+    ) -> Stats:
         """Tails the head (minus confirmations) until `stop` is set."""
         stop = stop or threading.Event()
         if self.store.checkpoint() is None:
@@ -350,12 +421,16 @@ class Indexer:
         row = self.store.sql("SELECT state_root FROM blocks WHERE number = ?", [block])
         if not row:
             raise IndexerError(f"block {block} is not indexed: index it before fetching its state")
-        proof = self.source.call("eth_getProof", [to_hex(address), [to_hex(s) for s in slots], hex(block)])
+        proof = self.source.call(
+            "eth_getProof", [to_hex(address), [to_hex(s) for s in slots], hex(block)]
+        )
         acct_row, storage_rows = verify_proof(block, row[0][0], proof, slots)
         rows = Rows()
         add_state_rows(rows, acct_row, storage_rows)
-        self.store.upsert_state(arrow_table("accounts", rows.cols["accounts"]),
-                                arrow_table("storage", rows.cols["storage"]))  # fmt: skip
+        self.store.upsert_state(
+            arrow_table("accounts", rows.cols["accounts"]),
+            arrow_table("storage", rows.cols["storage"]),
+        )
 
 
-__all__ = ["Indexer", "IndexerConfig", "Stats", "RpcError"]
+__all__ = ["Indexer", "IndexerConfig", "Stats"]

@@ -9,7 +9,7 @@ import pytest
 
 from support import ethcheck_inputs
 from support import mainnet
-from coprocessor import ethcore, zkvm
+from coprocessor import ethcore, ffi, zkvm
 from coprocessor.errors import ExecutionError
 
 
@@ -22,7 +22,7 @@ def guest(request):
 @pytest.mark.parametrize("case", list(ethcheck_inputs.CASES))
 def test_guest_matches_native(guest, case):
     command = ethcheck_inputs.CASES[case]()
-    native = zkvm.run_ethcore(command)
+    native = ffi.run_ethcore(command)
     assert zkvm.execute(guest, command).journal == native
 
 
@@ -34,7 +34,7 @@ def test_guest_fails_on_a_tampered_proof_node(guest):
 
 
 def test_guest_rejects_or_reroots_a_tampered_receipt(guest):
-    original_root = mainnet.rlp.decode(zkvm.run_ethcore(ethcheck_inputs.receipts_root()))[0]
+    original_root = mainnet.rlp.decode(ffi.run_ethcore(ethcheck_inputs.receipts_root()))[0]
     receipts = list(mainnet.rlp.decode(ethcheck_inputs.receipts_root())[1])
     # A flipped byte in a stored bloom: the guest recomputes blooms and fails.
     lying = bytearray(receipts[3])

@@ -89,7 +89,8 @@ def test_real_proof_with_the_keccak_accelerator_verifies():
     import mainnet
 
     mainnet.require()
-    from coprocessor.zkvm import Program, run_ethcore
+    from coprocessor.ffi import run_ethcore
+    from coprocessor.zkvm import Program
 
     guest = Program.load("ethcheck")
     command = ethcheck_inputs.header_hash()

@@ -19,7 +19,6 @@ from coprocessor.compiler import plan as P
 from coprocessor.compiler import schema as S
 from coprocessor.compiler import witness as W
 from coprocessor.compiler.journal import JOURNAL_VERSION, decode_journal, guest_input
-from coprocessor.compiler.plan import rlp_encode
 from coprocessor.devchain import ALLOWANCE_SLOT, BALANCE_SLOT
 from coprocessor.errors import ExecutionError, PlanRejectedError, QueryEvaluationError
 
@@ -38,7 +37,7 @@ def chain_id(env):
 
 def execute(guest, q, chain_id, witness: W.Witness | None = None, plan_bytes: bytes | None = None):
     wb = q.witness_bytes if witness is None else witness.encode()
-    return zkvm.execute(guest, rlp_encode([chain_id, plan_bytes or q.plan_bytes, wb]))
+    return zkvm.execute(guest, rlp.encode([chain_id, plan_bytes or q.plan_bytes, wb]))
 
 
 CASES = sorted(CAT)
@@ -358,7 +357,7 @@ def _token_logs(env, extra: str = "", **params):
 
 def _plan_run(guest, q, chain_id, plan, witness=None):
     data = plan.encode()
-    return zkvm.execute(guest, rlp_encode([chain_id, data, (witness or q.witness).encode()]))
+    return zkvm.execute(guest, rlp.encode([chain_id, data, (witness or q.witness).encode()]))
 
 
 def test_bloom_key_attack_fails(guest, env, chain_id):
@@ -373,7 +372,7 @@ def test_bloom_key_attack_fails(guest, env, chain_id):
     with pytest.raises(ExecutionError, match="bloom keys are not the ones the filter implies"):
         _plan_run(guest, q, chain_id, attack, w)
     with pytest.raises(PlanRejectedError):
-        native.run(rlp_encode([chain_id, attack.encode(), w.encode()]))
+        native.run(rlp.encode([chain_id, attack.encode(), w.encode()]))
 
 
 def _all_scanned(q, store) -> W.Witness:

@@ -89,7 +89,7 @@ def test_result_mismatch_raises(cp, env, monkeypatch):
         cp.prove_compiled(compiled, dev=True)
     assert isinstance(e.value, InternalError)
     # the same through prove(): the compiler's answer is patched at the seam
-    import coprocessor.sdk as sdk
+    import coprocessor.sdk.embedded as sdk
 
     real = sdk.compile_sql
 

@@ -7,10 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coprocessor.compiler import catalogue, compile
-from coprocessor.compiler import plan as P
 from coprocessor.compiler.native import evaluate
-from coprocessor.compiler.source_rows import decode_event
 from coprocessor.compiler.schema import ERC20_TRANSFERS, mapping_slot
+from coprocessor.compiler.source_rows import decode_event
 from coprocessor.errors import CompileError, CoprocessorError, QueryEvaluationError
 
 TOKEN = "0x" + "aa" * 20
@@ -123,8 +122,8 @@ def test_query_hash_changes_with_constants(a, n, t):
 
 
 def test_equivalent_spellings_share_a_plan():
-    a = compile(f"SELECT COUNT(*) FROM blocks WHERE block_number = 7")
-    b = compile(f"select count(*) from BLOCKS where NUMBER between 7 and 7")
+    a = compile("SELECT COUNT(*) FROM blocks WHERE block_number = 7")
+    b = compile("select count(*) from BLOCKS where NUMBER between 7 and 7")
     assert a.query_hash == b.query_hash
     c = compile(f"SELECT value {BASE} AND value > 2 + 3").plan_bytes
     d = compile(f"SELECT value {BASE} AND value > 5").plan_bytes
@@ -219,7 +218,7 @@ def test_catalogue_has_ten_queries_that_compile():
 
 
 def test_comparisons_over_aggregates_and_group_keys():
-    """Used to crash the compiler with a TypeError (issue 9, finding 7)."""
+    """Used to crash the compiler with a TypeError (found by fuzzing)."""
     a = b"\x01" * 20
     rows = [(1, 0, 0, a, a, a, 5), (1, 1, 1, a, a, a, 6), (2, 0, 2, a, a, a, 7)]
     q = compile("SELECT block_number, block_number = COUNT(*) AS same, COUNT(*) > 1 AS many "

@@ -1,0 +1,20 @@
+"""The `coprocessor` command line (layer 4): `app` (typer) and the table of its commands, each
+command in the module of its group:
+
+- `index.py`: `index` (with `--follow`), `index status`, `export`
+- `devchain.py`: `devchain`
+- `query.py`: `query`, `verify`
+- `app.py`: the typer apps, the consoles, how errors end a command
+"""
+
+from coprocessor.cli import devchain, index, query
+from coprocessor.cli.app import app, index_app
+
+index_app.callback(invoke_without_command=True)(index.index)
+index_app.command("status")(index.status)
+app.command()(index.export)
+app.command()(devchain.devchain)
+app.command()(query.query)
+app.command()(query.verify)
+
+__all__ = ["app"]

@@ -1,0 +1,5 @@
+"""`python -m coprocessor.cli`: the command line."""
+
+from coprocessor.cli import app
+
+app()

@@ -1,0 +1,237 @@
+"""`coprocessor query` (compile, prove, print, save the receipt) and `coprocessor verify` (a saved
+receipt against the query image ID, a question and an anchor)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from coprocessor.cli.app import err, fail, out
+from coprocessor.errors import CoprocessorError, InvalidArgument
+from coprocessor.store import DEFAULT_DB
+
+
+def _fmt_cell(v, t: str) -> str:
+    if v is None:
+        return "NULL"
+    if isinstance(v, (bytes, bytearray)):
+        return "0x" + bytes(v).hex()
+    return f"{v:,}" if t == "uint256" and v >= 10**6 else str(v)
+
+
+def _rows_table(res, title: str) -> Table:
+    t = Table(title=title)
+    for name, typ in zip(res.columns, res.column_types):
+        t.add_column(f"{name}\n[dim]{typ}[/]", justify="right" if typ == "uint256" else "left")
+    for r in res.rows:
+        t.add_row(*(_fmt_cell(v, typ) for v, typ in zip(r, res.column_types)))
+    return t
+
+
+def _summary(res, receipt_path: Path | None) -> Table:
+    t = Table(show_header=False, box=None)
+    t.add_column(style="bold"), t.add_column()
+    t.add_row("queryHash", "0x" + res.query_hash.hex())
+    t.add_row("anchor", f"block {res.anchor_number} 0x{res.anchor_hash.hex()}")
+    t.add_row("range", f"{res.first_block}..{res.last_block}, chain {res.chain_id}")
+    t.add_row("image ID", "0x" + res.image_id.hex())
+    if res.cycles is not None:
+        t.add_row(
+            "cycles", f"{res.cycles:,} total, {res.user_cycles:,} user, {res.segments} segment(s)"
+        )
+    if res.proving_seconds is not None:
+        dev_note = " (dev mode: fake receipt, no proof)" if res.dev else ""
+        t.add_row("proving", f"{res.proving_seconds:.2f} s{dev_note}")
+    t.add_row(
+        "receipt",
+        f"{res.receipt.kind}, {res.receipt_size:,} bytes"
+        + (f" → {receipt_path}" if receipt_path else ""),
+    )
+    return t
+
+
+def _compile_error(exc) -> None:
+    where = f" at line {exc.line}, column {exc.column}" if exc.line else ""
+    err.print(
+        f"[bold red]compile error:[/] {exc.reason}"
+        + (f"\n  token: [bold]{exc.token}[/]" if exc.token else "")
+        + (f"\n  where:{where}" if where else "")
+    )
+    raise typer.Exit(2)
+
+
+def _params(pairs: list[str]) -> dict:
+    out = {}
+    for p in pairs:
+        k, sep, v = p.partition("=")
+        if not sep or not k:
+            raise InvalidArgument(f"--param wants key=value, got {p!r}")
+        out[k.strip().lstrip(":")] = v.strip()
+    return out
+
+
+def query(
+    sql: Annotated[
+        str | None, typer.Argument(help="the SQL (or use --name for a catalogue query)")
+    ] = None,
+    db: Annotated[Path, typer.Option(help="DuckDB index")] = Path(DEFAULT_DB),
+    rpc: Annotated[
+        str | None, typer.Option(help="JSON-RPC node, to fetch state proofs the index lacks")
+    ] = None,
+    at_block: Annotated[
+        int | None, typer.Option(help="anchor block (default: last indexed)")
+    ] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="print the compiled plan; do not prove")
+    ] = False,
+    dev: Annotated[
+        bool, typer.Option("--dev", help="executor + fake receipt (fast, proves nothing)")
+    ] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    name: Annotated[
+        str | None, typer.Option(help="catalogue query from queries/ (see --param)")
+    ] = None,
+    param: Annotated[
+        list[str], typer.Option(help="k=v query parameter (repeat); 0x-hex or decimal")
+    ] = [],
+    out_path: Annotated[
+        Path | None,
+        typer.Option("--out", help="receipt file (default ./receipts/<queryhash>.receipt)"),
+    ] = None,
+):
+    """Compile SQL over the index, prove it with the query guest, print rows, save the receipt."""
+    from coprocessor.errors import CompileError
+    from coprocessor.sdk import Coprocessor
+
+    try:
+        params = _params(param)
+        sql, views = _question(sql, name)
+        if sql is None:
+            raise InvalidArgument("no SQL: pass it as the argument or use --name")
+        with Coprocessor(db, rpc=rpc) as cp:
+            compiled = cp.compile(sql, params=params, at_block=at_block, views=views)
+            if explain:
+                text = compiled.explain()
+                if json_out:
+                    out.print_json(
+                        json.dumps(
+                            {"query_hash": "0x" + compiled.query_hash.hex(), "explain": text}
+                        )
+                    )
+                else:
+                    out.print(text, markup=False, highlight=False)
+                return
+            if not json_out:
+                with err.status(
+                    "proving (dev mode)..." if dev else "proving for real (this takes minutes)..."
+                ):
+                    res = cp.prove_compiled(compiled, dev=dev)
+            else:
+                res = cp.prove_compiled(compiled, dev=dev)
+        path = out_path or Path("receipts") / f"{res.query_hash.hex()}.receipt"
+        res.save(path)
+        if json_out:
+            out.print_json(json.dumps({**res.to_dict(), "receipt": str(path)}))
+        else:
+            out.print(
+                _rows_table(
+                    res, f"{len(res.rows)} row(s)" + (" [yellow](dev mode)[/]" if dev else "")
+                )
+            )
+            out.print(_summary(res, path))
+    except CompileError as exc:
+        _compile_error(exc)
+    except CoprocessorError as exc:
+        fail(exc)
+
+
+def verify(
+    receipt: Annotated[Path, typer.Argument(help="receipt file (with its .json sidecar)")],
+    sql: Annotated[
+        str | None, typer.Option(help="the question the receipt must answer (its queryHash)")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="... or a catalogue query from queries/ (see --param)")
+    ] = None,
+    param: Annotated[
+        list[str], typer.Option(help="k=v query parameter (repeat); 0x-hex or decimal")
+    ] = [],
+    rpc: Annotated[
+        str | None, typer.Option(help="a node you trust: the anchor block must be on its chain")
+    ] = None,
+    anchor_hash: Annotated[
+        str | None, typer.Option(help="... or the anchor block's hash, if you know it")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    allow_dev: Annotated[
+        bool, typer.Option("--allow-dev", help="accept fake (dev mode) receipts")
+    ] = False,
+):
+    """Verify a saved receipt: the seal against the recorded query image ID, and, when given, the
+    question (--sql/--name) and the anchor (--rpc/--anchor-hash). Prints what was not checked."""
+    from coprocessor.sdk import QueryResult
+
+    try:
+        question, views = _question(sql, name)
+        res = QueryResult.load(receipt)
+        v = res.verify(
+            sql=question,
+            params=_params(param),
+            views=views,
+            trusted_rpc=rpc,
+            anchor_hash=anchor_hash,
+            allow_dev=allow_dev,
+        )
+    except CoprocessorError as exc:
+        if json_out:
+            out.print_json(json.dumps({"verified": False, "error": str(exc)}))
+            raise typer.Exit(1) from None
+        fail(exc)
+    if json_out:
+        d = res.to_dict()
+        for k in ("cycles", "user_cycles", "segments", "proving_seconds"):
+            d.pop(k)  # the sidecar's, not proven
+        out.print_json(
+            json.dumps(
+                {
+                    "verified": True,
+                    "seal_checked": True,
+                    "question_checked": v.question is not None,
+                    "anchor_checked": v.anchor,
+                    "notes": v.notes(),
+                    **d,
+                }
+            )
+        )
+        return
+    out.print(
+        _rows_table(
+            res,
+            f"{len(res.rows)} row(s), verified" + (" [yellow](fake receipt)[/]" if res.dev else ""),
+        )
+    )
+    out.print(_summary(res, receipt))
+    out.print(
+        "[green]verified[/]: the seal proves the query guest committed this journal"
+        + (" [yellow](dev mode: a fake receipt proves nothing)[/]" if res.dev else "")
+    )
+    for note in v.notes():
+        out.print(("[green]" if "NOT" not in note else "[yellow]") + note + "[/]", highlight=False)
+
+
+def _question(sql: str | None, name: str | None) -> tuple[str | None, dict | None]:
+    """(SQL, views) of --sql or --name (a catalogue query)."""
+    if name is None:
+        return sql, None
+    from coprocessor.compiler import catalogue
+
+    cat = catalogue()
+    if name not in cat:
+        raise InvalidArgument(f"no catalogue query {name!r}; known: {', '.join(sorted(cat))}")
+    if sql is not None:
+        raise InvalidArgument("give either SQL or --name, not both")
+    return cat[name].sql, cat[name].views

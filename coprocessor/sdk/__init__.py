@@ -1,0 +1,31 @@
+"""The Python SDK (layer 3): SQL in, a proven and checked answer out.
+
+    from coprocessor.sdk import Coprocessor
+    cp = Coprocessor(db="index.duckdb", rpc="http://127.0.0.1:8545")
+    print(cp.explain(sql, params={"token": "0x..."}))
+    r = cp.prove(sql, params={"token": "0x..."})        # real proof (minutes); dev=True: fast fake
+    r.rows, r.columns, r.query_hash, r.anchor_number, r.cycles, r.proving_seconds
+    r.verify()                                          # seal vs the `query` image ID + journal
+    r.save("receipts/x.receipt"); QueryResult.load("receipts/x.receipt").verify()
+
+`prove` returns only an answer whose journal equals the compiler's expected rows (DuckDB's
+answer); a difference is a bug and raises ResultMismatchError.
+
+Modules: `embedded` (`Coprocessor` over a local index), `result` (`QueryResult`, its
+verification and files), `anchor` (checking a journal's anchor block against the chain).
+"""
+
+from coprocessor.errors import ResultMismatchError
+from coprocessor.sdk.anchor import check_anchor
+from coprocessor.sdk.embedded import Coprocessor, check_journal
+from coprocessor.sdk.result import QueryResult, Verification, sidecar_path
+
+__all__ = [
+    "Coprocessor",
+    "QueryResult",
+    "ResultMismatchError",
+    "Verification",
+    "check_anchor",
+    "check_journal",
+    "sidecar_path",
+]
