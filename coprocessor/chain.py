@@ -253,7 +253,8 @@ class RpcClient:
                     raise RpcError(f"{what}: expected a batch response, got {str(data)[:200]}")
                 retry = []
                 for item in data:
-                    i = ids.pop(item.get("id"), None) if isinstance(item, dict) else None
+                    item_id = item.get("id") if isinstance(item, dict) else None
+                    i = ids.pop(item_id, None) if isinstance(item_id, int) else None
                     if i is None:
                         continue
                     err = item.get("error")

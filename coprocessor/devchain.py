@@ -168,6 +168,7 @@ class Anvil:
         deadline = time.monotonic() + timeout
         seen = []
         while time.monotonic() < deadline:
+            assert self.proc.stdout is not None  # Popen(stdout=PIPE)
             line = self.proc.stdout.readline()
             if not line:
                 break
@@ -180,7 +181,7 @@ class Anvil:
 
     def _drain(self) -> None:
         try:
-            for _ in self.proc.stdout:
+            for _ in self.proc.stdout or ():
                 pass
         except (ValueError, OSError):
             pass

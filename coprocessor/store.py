@@ -239,6 +239,13 @@ class Store:
         )
         return Checkpoint(row[0][0], row[0][1], row[0][2], row[0][3]) if row else None
 
+    def indexed_checkpoint(self) -> Checkpoint:
+        """The checkpoint of an index that holds blocks (StoreError when it holds none)."""
+        cp = self.checkpoint()
+        if cp is None:
+            raise StoreError(f"{self.path}: the index holds no blocks yet")
+        return cp
+
     def block_hash(self, number: int) -> bytes | None:
         row = self.sql("SELECT hash FROM blocks WHERE number = ?", [number])
         return row[0][0] if row else None
@@ -343,6 +350,8 @@ class Store:
             for table in DATA_TABLES:
                 self.con.execute(f"DELETE FROM {table} WHERE {_block_col(table)} > ?", [ancestor])
             h = _one(self.con, "SELECT hash FROM blocks WHERE number = ?", [ancestor])
+            if h is None:
+                raise StoreError(f"rollback: block {ancestor} is not in the index")
             self.con.execute(
                 "UPDATE sync_state SET last_block = ?, last_hash = ?, "
                 "updated_at = now() WHERE id = 1",

@@ -34,7 +34,7 @@ from coprocessor.indexer import Indexer, IndexerConfig
 from coprocessor.store import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from support.faultproxy import FaultProxy, Faults  # noqa: E402  (a proxy with latency only)
+from support.faultproxy import FaultProxy, Faults
 
 
 def web3_loop(url: str, last: int) -> float:
@@ -52,12 +52,28 @@ def raw_fetch(url: str, last: int, chunk: int, workers: int) -> tuple[float, int
     def fetch(first):
         calls = []
         for n in range(first, min(last, first + chunk - 1) + 1):
-            calls.append({"jsonrpc": "2.0", "id": 2 * n, "method": "eth_getBlockByNumber", "params": [hex(n), True]})
-            calls.append({"jsonrpc": "2.0", "id": 2 * n + 1, "method": "eth_getBlockReceipts", "params": [hex(n)]})
+            calls.append(
+                {
+                    "jsonrpc": "2.0",
+                    "id": 2 * n,
+                    "method": "eth_getBlockByNumber",
+                    "params": [hex(n), True],
+                }
+            )
+            calls.append(
+                {
+                    "jsonrpc": "2.0",
+                    "id": 2 * n + 1,
+                    "method": "eth_getBlockReceipts",
+                    "params": [hex(n)],
+                }
+            )
         return len(client.post(url, content=json.dumps(calls)).content)
 
-    with httpx.Client(timeout=60, headers={"content-type": "application/json"}) as client, \
-            ThreadPoolExecutor(workers) as pool:
+    with (
+        httpx.Client(timeout=60, headers={"content-type": "application/json"}) as client,
+        ThreadPoolExecutor(workers) as pool,
+    ):
         t = time.perf_counter()
         size = sum(pool.map(fetch, range(0, last + 1, chunk)))
         return time.perf_counter() - t, size
@@ -85,9 +101,15 @@ def measure(url: str, last: int, cfg: IndexerConfig, web3_blocks: int, repeat: i
     w3_last = min(last, web3_blocks - 1)
     w3_s = web3_loop(url, w3_last)
     n = last + 1
-    res = {"blocks": n, "rows": rows, "web3_loop_blocks_per_s": (w3_last + 1) / w3_s,
-           "raw_fetch_blocks_per_s": n / raw_s, "raw_fetch_mb": raw_bytes / 1e6,
-           "indexer_blocks_per_s": n / ix_s, "indexer_rows_per_s": rows / ix_s}  # fmt: skip
+    res = {
+        "blocks": n,
+        "rows": rows,
+        "web3_loop_blocks_per_s": (w3_last + 1) / w3_s,
+        "raw_fetch_blocks_per_s": n / raw_s,
+        "raw_fetch_mb": raw_bytes / 1e6,
+        "indexer_blocks_per_s": n / ix_s,
+        "indexer_rows_per_s": rows / ix_s,
+    }
     res["vs_web3_loop"] = res["indexer_blocks_per_s"] / res["web3_loop_blocks_per_s"]
     res["vs_raw_fetch"] = res["indexer_blocks_per_s"] / res["raw_fetch_blocks_per_s"]
     return res
@@ -99,21 +121,33 @@ def table(title: str, res: dict) -> None:
     print("|---|---:|---:|---:|")
     w3 = res["web3_loop_blocks_per_s"]
     print(f"| (a) web3.py loop, block + receipts one at a time | {w3:,.0f} | | 1.0x |")
-    print(f"| (b) raw batched fetch, no decode or store | {res['raw_fetch_blocks_per_s']:,.0f} | | "
-          f"{res['raw_fetch_blocks_per_s'] / w3:.1f}x |")
-    print(f"| indexer: fetch + validate (ethcore) + DuckDB | {res['indexer_blocks_per_s']:,.0f} | "
-          f"{res['indexer_rows_per_s']:,.0f} | {res['vs_web3_loop']:.1f}x |")
-    print(f"\nindexer / web3.py loop = {res['vs_web3_loop']:.1f}x (target >= 5x); "
-          f"indexer / raw fetch = {res['vs_raw_fetch']:.0%} (target >= 70%)")
+    print(
+        f"| (b) raw batched fetch, no decode or store | {res['raw_fetch_blocks_per_s']:,.0f} | | "
+        f"{res['raw_fetch_blocks_per_s'] / w3:.1f}x |"
+    )
+    print(
+        f"| indexer: fetch + validate (ethcore) + DuckDB | {res['indexer_blocks_per_s']:,.0f} | "
+        f"{res['indexer_rows_per_s']:,.0f} | {res['vs_web3_loop']:.1f}x |"
+    )
+    print(
+        f"\nindexer / web3.py loop = {res['vs_web3_loop']:.1f}x (target >= 5x); "
+        f"indexer / raw fetch = {res['vs_raw_fetch']:.0%} (target >= 70%)"
+    )
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--blocks", type=int, default=2000)
     ap.add_argument("--txs", type=int, default=10)
     ap.add_argument("--latency", type=float, default=10.0, help="ms added per request (0: skip)")
-    ap.add_argument("--web3-blocks", type=int, default=400,
-                    help="blocks the (slow) web3.py loop fetches through the latency proxy")
+    ap.add_argument(
+        "--web3-blocks",
+        type=int,
+        default=400,
+        help="blocks the (slow) web3.py loop fetches through the latency proxy",
+    )
     ap.add_argument("--repeat", type=int, default=2, help="raw fetch and indexer runs (best of)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
@@ -123,14 +157,18 @@ def main() -> int:
         t = time.perf_counter()
         hist = build_history(c, blocks=args.blocks, txs_per_block=args.txs, seed=42)
         last = hist.last_block
-        print(f"devchain: {last + 1} blocks, {hist.transactions} txs built in "
-              f"{time.perf_counter() - t:.0f}s", file=sys.stderr)  # fmt: skip
+        print(
+            f"devchain: {last + 1} blocks, {hist.transactions} txs built in "
+            f"{time.perf_counter() - t:.0f}s",
+            file=sys.stderr,
+        )
         out["loopback"] = measure(node.url, last, cfg, web3_blocks=last + 1, repeat=args.repeat)
         if args.latency > 0:
             proxy = FaultProxy(node.url, Faults(latency=args.latency / 1000))
             try:
-                out["latency"] = measure(proxy.url, last, cfg, web3_blocks=args.web3_blocks,
-                                         repeat=args.repeat)
+                out["latency"] = measure(
+                    proxy.url, last, cfg, web3_blocks=args.web3_blocks, repeat=args.repeat
+                )
             finally:
                 proxy.close()
     out["transactions"] = hist.transactions
@@ -138,11 +176,17 @@ def main() -> int:
         print(json.dumps(out, indent=2))
         return 0
     n = last + 1
-    table(f"Indexer, devchain of {n:,} blocks / {hist.transactions:,} txs, anvil on loopback "
-          f"(same node, same run)", out["loopback"])  # fmt: skip
+    table(
+        f"Indexer, devchain of {n:,} blocks / {hist.transactions:,} txs, anvil on loopback "
+        f"(same node, same run)",
+        out["loopback"],
+    )
     if "latency" in out:
-        table(f"Same, through a proxy adding {args.latency:g} ms per request (a remote node; "
-              f"web3.py loop over the first {min(n, args.web3_blocks)} blocks)", out["latency"])  # fmt: skip
+        table(
+            f"Same, through a proxy adding {args.latency:g} ms per request (a remote node; "
+            f"web3.py loop over the first {min(n, args.web3_blocks)} blocks)",
+            out["latency"],
+        )
     return 0
 
 

@@ -26,12 +26,17 @@ from coprocessor.zkvm import Program  # noqa: E402
 TARGET = "riscv32im-risc0-zkvm-elf"
 DEBIAN_CARGO, DEBIAN_RUSTC = "/usr/bin/cargo", "/usr/bin/rustc"
 GUEST_RUSTFLAGS = [
-    "-C", "passes=lower-atomic",
-    "-C", "link-arg=-Ttext=0x00200800",
-    "-C", "link-arg=--fatal-warnings",
-    "-C", "panic=abort",
-    "--cfg", 'getrandom_backend="custom"',
-]  # fmt: skip
+    "-C",
+    "passes=lower-atomic",
+    "-C",
+    "link-arg=-Ttext=0x00200800",
+    "-C",
+    "link-arg=--fatal-warnings",
+    "-C",
+    "panic=abort",
+    "--cfg",
+    'getrandom_backend="custom"',
+]
 
 
 def cache_dir() -> Path:
@@ -42,8 +47,11 @@ def guest_names(guest_dir: Path) -> list[tuple[str, str]]:
     """(package, binary) of each guest: the binary targets of the workspace's members."""
     meta = subprocess.run(
         [DEBIAN_CARGO, "metadata", "--no-deps", "--format-version", "1"],
-        cwd=guest_dir, check=True, capture_output=True, text=True,
-    )  # fmt: skip
+        cwd=guest_dir,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return sorted(
         (package["name"], target["name"])
         for package in json.loads(meta.stdout)["packages"]
@@ -79,10 +87,19 @@ def build(guest_dir: Path, target_dir: Path, out_dir: Path) -> dict[str, str]:
         # One cargo run per guest: features are not unified across guests
         # (ethcheck and ethcheck-sw differ only in ethcore's features).
         command = [
-            DEBIAN_CARGO, "build", "--release", "--locked", "--target", TARGET,
-            "-p", package, "--bin", name, "-Zbuild-std=std,panic_abort",
+            DEBIAN_CARGO,
+            "build",
+            "--release",
+            "--locked",
+            "--target",
+            TARGET,
+            "-p",
+            package,
+            "--bin",
+            name,
+            "-Zbuild-std=std,panic_abort",
             "-Zbuild-std-features=compiler-builtins-mem",
-        ]  # fmt: skip
+        ]
         subprocess.run(command, cwd=guest_dir, env=cargo_env(target_dir), check=True)
         elf = (target_dir / TARGET / "release" / name).read_bytes()
         program = Program.from_elf(elf, name=name)

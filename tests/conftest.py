@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from support.devchain import start_devnode
 
 from coprocessor.indexer import Indexer
 from coprocessor.store import Store
 from coprocessor.zkvm import Program
+
+from support.devchain import start_devnode
 
 
 @pytest.fixture(scope="session")

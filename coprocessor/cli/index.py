@@ -33,10 +33,10 @@ class _Rate(ProgressColumn):
         return Text(f"{speed:,.0f} blocks/s" if speed else "… blocks/s", style="cyan")
 
 
-def _tracked(track: list[str], config: Path | None):
+def _tracked(track: list[str] | None, config: Path | None):
     from coprocessor.types import Tracked
 
-    specs = list(track)
+    specs = list(track or ())
     if config is not None:
         try:
             data = tomllib.loads(config.read_text())
@@ -66,8 +66,8 @@ def index(
     confirmations: Annotated[int, typer.Option(help="stay this many blocks behind the head")] = 0,
     max_reorg_depth: Annotated[int, typer.Option(help="deeper reorgs stop with an error")] = 64,
     track: Annotated[
-        list[str], typer.Option(help="0xADDR[:slot,slot] to index each block (repeat)")
-    ] = [],
+        list[str] | None, typer.Option(help="0xADDR[:slot,slot] to index each block (repeat)")
+    ] = None,
     config: Annotated[Path | None, typer.Option(help="TOML file with track = [...]")] = None,
     workers: Annotated[int, typer.Option(help="concurrent JSON-RPC batches")] = 3,
     chunk: Annotated[int, typer.Option(help="initial blocks per batch (adapts)")] = 32,
@@ -194,7 +194,8 @@ def status(
         out.print_json(json.dumps(data))
         return
     t = Table(title=f"index {db}")
-    t.add_column("item"), t.add_column("value", justify="right")
+    t.add_column("item")
+    t.add_column("value", justify="right")
     for k in ("chain_id", "first_block", "last_block", "last_hash"):
         t.add_row(k, str(data[k]))
     for k, v in counts.items():
@@ -207,7 +208,7 @@ def export(
     out_dir: Annotated[Path, typer.Option("--out", help="folder for <table>.parquet")] = Path(
         "export"
     ),
-    table: Annotated[list[str], typer.Option(help="tables to export (default: all)")] = [],
+    table: Annotated[list[str] | None, typer.Option(help="tables to export (default: all)")] = None,
 ):
     """Export tables to Parquet with polars (uint256 columns as decimal text)."""
     import polars as pl
@@ -217,7 +218,7 @@ def export(
         with Store(db, read_only=True) as store:
             out_dir.mkdir(parents=True, exist_ok=True)
             for name in tables:
-                df = pl.from_arrow(store.arrow(store.export_select(name)))
+                df = pl.DataFrame(store.arrow(store.export_select(name)))
                 path = out_dir / f"{name}.parquet"
                 df.write_parquet(path)
                 err.print(f"{name}: {df.height:,} rows → {path}")

@@ -79,7 +79,7 @@ class Indexer:
         self.config = config or IndexerConfig()
         self._chunk = self.config.chunk_blocks
         self._chain_id: int | None = None
-        self._receipts_method = "eth_getBlockReceipts"
+        self._receipts_method: str | None = "eth_getBlockReceipts"
         self.stats = Stats()
         self.log: Callable[[str], None] = lambda msg: None
 
@@ -234,7 +234,7 @@ class Indexer:
 
     def _handle_reorg(self, tip: int) -> int:
         """Finds the newest common block at or below `tip`, rolls back to it; returns it."""
-        cp = self.store.checkpoint()
+        cp = self.store.indexed_checkpoint()
         floor = max(cp.first_block, tip - self.config.max_reorg_depth)
         k = tip
         while k >= floor:
@@ -265,6 +265,7 @@ class Indexer:
     def _commit(self, pending: Rows) -> None:
         if pending.blocks == 0:
             return
+        assert pending.first is not None and pending.last is not None and pending.last_hash
         self.store.write_batch(
             pending.tables(),
             chain_id=self.chain_id(),
@@ -343,7 +344,7 @@ class Indexer:
                         f.cancel()
                     self._commit(pending)
                     pending = Rows()
-                    tip = self.store.checkpoint().last_block
+                    tip = self.store.indexed_checkpoint().last_block
                     ancestor = self._handle_reorg(tip)
                     if ancestor == tip:
                         raise InvalidBlockError(
@@ -365,7 +366,7 @@ class Indexer:
                     pending, last_commit = Rows(), now
                     if progress:
                         progress(
-                            self.store.checkpoint().last_block, self.stats.blocks, self.stats.rows
+                            self.store.indexed_checkpoint().last_block, self.stats.blocks, self.stats.rows
                         )
             self._commit(pending)
             if progress:

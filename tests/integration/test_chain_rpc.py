@@ -3,11 +3,18 @@
 import socket
 
 import pytest
-from support.faultproxy import FaultProxy, Faults
 
 from coprocessor.chain import RetryPolicy, RpcClient
 from coprocessor.devchain import Anvil
-from coprocessor.errors import ChainError, InvalidArgument, RangeTooLargeError, RpcError, RpcUnavailableError
+from coprocessor.errors import (
+    ChainError,
+    InvalidArgument,
+    RangeTooLargeError,
+    RpcError,
+    RpcUnavailableError,
+)
+
+from support.faultproxy import FaultProxy, Faults
 
 FAST = RetryPolicy(max_retries=8, backoff=0.01, max_backoff=0.05)
 
@@ -42,7 +49,9 @@ def test_refused_connection_gives_up_with_clear_message():
     port = s.getsockname()[1]
     s.close()  # nothing listens there now
     with RpcClient(f"http://127.0.0.1:{port}", retry=RetryPolicy(max_retries=2, backoff=0.01)) as c:
-        with pytest.raises(RpcUnavailableError, match=r"eth_chainId failed after 3 attempts.*connection"):
+        with pytest.raises(
+            RpcUnavailableError, match=r"eth_chainId failed after 3 attempts.*connection"
+        ):
             c.chain_id()
 
 
@@ -51,10 +60,16 @@ def test_bad_url():
         RpcClient("ws://x")
 
 
-@pytest.mark.parametrize("faults", [
-    Faults(p429=0.4, seed=1), Faults(p500=0.4, seed=2), Faults(pdrop=0.3, seed=3),
-    Faults(pstall=0.2, stall_seconds=1.0, seed=4),
-], ids=["429", "5xx", "drop", "timeout"])  # fmt: skip
+@pytest.mark.parametrize(
+    "faults",
+    [
+        Faults(p429=0.4, seed=1),
+        Faults(p500=0.4, seed=2),
+        Faults(pdrop=0.3, seed=3),
+        Faults(pstall=0.2, stall_seconds=1.0, seed=4),
+    ],
+    ids=["429", "5xx", "drop", "timeout"],
+)
 def test_transient_faults_are_retried(anvil, faults):
     with FaultProxy(anvil.url, faults) as proxy, RpcClient(proxy.url, timeout=0.5, retry=FAST) as c:
         for _ in range(8):
@@ -84,8 +99,13 @@ def test_too_large_batch_error_is_typed(anvil):
         def whole_batch_error(request, content):
             req = json.loads(request)
             if isinstance(req, list) and len(req) > 3:
-                return json.dumps({"jsonrpc": "2.0", "id": None,
-                                   "error": {"code": -32600, "message": "batch size too large"}}).encode()
+                return json.dumps(
+                    {
+                        "jsonrpc": "2.0",
+                        "id": None,
+                        "error": {"code": -32600, "message": "batch size too large"},
+                    }
+                ).encode()
             return orig(request, content)
 
         proxy._corrupt = whole_batch_error

@@ -1,4 +1,5 @@
-"""The `coprocessor` CLI: index, index status, export, devchain; errors are clear, exit codes non-zero."""
+"""The `coprocessor` CLI: index, index status, export, devchain; errors are clear, exit codes
+non-zero."""
 
 import json
 import socket
@@ -63,8 +64,23 @@ def test_unreachable_node_fails_clearly(tmp_path):
     s.bind(("127.0.0.1", 0))
     url = f"http://127.0.0.1:{s.getsockname()[1]}"
     s.close()
-    r = subprocess.run([sys.executable, "-m", "coprocessor.cli", "index", "--rpc", url, "--db",
-                        str(tmp_path / "x.duckdb"), "--retries", "2"], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "coprocessor.cli",
+            "index",
+            "--rpc",
+            url,
+            "--db",
+            str(tmp_path / "x.duckdb"),
+            "--retries",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 1 and "failed after 3 attempts" in r.stderr and url in r.stderr
 
 
@@ -75,11 +91,29 @@ def test_missing_rpc_and_missing_db(tmp_path):
 
 
 def test_devchain_command_builds_and_exits():
-    r = subprocess.run([sys.executable, "-m", "coprocessor.cli", "devchain", "--blocks", "4",
-                        "--txs-per-block", "3", "--exit"], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "coprocessor.cli",
+            "devchain",
+            "--blocks",
+            "4",
+            "--txs-per-block",
+            "3",
+            "--exit",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     info = json.loads(r.stdout)
-    assert info["rpc"].startswith("http://127.0.0.1:") and set(info["tokens"]) == {"DUSD", "DETH", "WHALE"}
+    assert info["rpc"].startswith("http://127.0.0.1:") and set(info["tokens"]) == {
+        "DUSD",
+        "DETH",
+        "WHALE",
+    }
 
 
 def test_track_from_a_config_file(devnode, tmp_path):
@@ -88,13 +122,31 @@ def test_track_from_a_config_file(devnode, tmp_path):
     token = devnode.history.tokens["WHALE"]
     holder = devnode.history.accounts[0]
     cfg = tmp_path / "track.toml"
-    cfg.write_text(f'track = ["0x{devnode.history.accounts[1].hex()}", '
-                   f'{{ address = "0x{token.hex()}", slots = ["0x{balance_slot(holder).hex()}"] }}]\n')
+    cfg.write_text(
+        f'track = ["0x{devnode.history.accounts[1].hex()}", '
+        f'{{ address = "0x{token.hex()}", slots = ["0x{balance_slot(holder).hex()}"] }}]\n'
+    )
     db = tmp_path / "t.duckdb"
-    r = runner.invoke(app, ["index", "--rpc", devnode.url, "--db", str(db), "--from", "1", "--to", "5",
-                            "--config", str(cfg), "--json"])
+    r = runner.invoke(
+        app,
+        [
+            "index",
+            "--rpc",
+            devnode.url,
+            "--db",
+            str(db),
+            "--from",
+            "1",
+            "--to",
+            "5",
+            "--config",
+            str(cfg),
+            "--json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     from coprocessor.store import Store
+
     with Store(db, read_only=True) as s:
         assert s.sql("SELECT count(*) FROM accounts")[0][0] == 10
         assert s.sql("SELECT count(*) FROM storage")[0][0] == 5
@@ -104,5 +156,8 @@ def test_track_from_a_config_file(devnode, tmp_path):
 def test_bad_config_is_a_clear_error(devnode, tmp_path):
     cfg = tmp_path / "bad.toml"
     cfg.write_text("track = [")
-    r = runner.invoke(app, ["index", "--rpc", devnode.url, "--db", str(tmp_path / "b.duckdb"), "--config", str(cfg)])
+    r = runner.invoke(
+        app,
+        ["index", "--rpc", devnode.url, "--db", str(tmp_path / "b.duckdb"), "--config", str(cfg)],
+    )
     assert r.exit_code == 1 and "cannot read config" in r.output

@@ -7,10 +7,10 @@ must make the guest fail. Both builds are checked: keccak on the accelerator
 
 import pytest
 
-from support import ethcheck_inputs
-from support import mainnet
 from coprocessor import ethcore, ffi, zkvm
 from coprocessor.errors import ExecutionError
+
+from support import ethcheck_inputs, mainnet
 
 
 @pytest.fixture(scope="module", params=["ethcheck", "ethcheck-sw"])
@@ -40,10 +40,15 @@ def test_guest_rejects_or_reroots_a_tampered_receipt(guest):
     lying = bytearray(receipts[3])
     lying[100] ^= 0x01
     with pytest.raises(ExecutionError):
-        zkvm.execute(guest, ethcore.command(ethcore.RECEIPTS_ROOT, [*receipts[:3], bytes(lying), *receipts[4:]]))
+        zkvm.execute(
+            guest,
+            ethcore.command(ethcore.RECEIPTS_ROOT, [*receipts[:3], bytes(lying), *receipts[4:]]),
+        )
     # A flipped byte of log data: the guest's root no longer matches the header's.
     tampered = receipts[3][:-1] + bytes([receipts[3][-1] ^ 1])
-    journal = zkvm.execute(guest, ethcore.command(ethcore.RECEIPTS_ROOT, [*receipts[:3], tampered, *receipts[4:]])).journal
+    journal = zkvm.execute(
+        guest, ethcore.command(ethcore.RECEIPTS_ROOT, [*receipts[:3], tampered, *receipts[4:]])
+    ).journal
     assert mainnet.rlp.decode(journal)[0] != original_root
     # A dropped receipt changes the root as well.
     journal = zkvm.execute(guest, ethcore.command(ethcore.RECEIPTS_ROOT, receipts[:-1])).journal

@@ -2,13 +2,14 @@
 
 import copy
 
-from support import mainnet
 import pytest
-from support.fixture_chain import FixtureChain
 
 from coprocessor.errors import InvalidBlockError
 from coprocessor.indexer import Indexer, IndexerConfig
 from coprocessor.store import Store
+
+from support import mainnet
+from support.fixture_chain import FixtureChain
 
 BLOCKS = mainnet.files("blocks")
 
@@ -30,7 +31,9 @@ def test_mainnet_block_indexes_and_validates(chain, path):
         assert s.sql("SELECT count(*) FROM transactions")[0][0] == len(block["transactions"])
         if chain.has_receipts(n):
             assert s.sql("SELECT count(*) FROM receipts")[0][0] == len(block["transactions"])
-        assert s.sql("SELECT count(*) FROM withdrawals")[0][0] == len(block.get("withdrawals") or [])
+        assert s.sql("SELECT count(*) FROM withdrawals")[0][0] == len(
+            block.get("withdrawals") or []
+        )
 
 
 def test_at_least_some_blocks_have_full_receipts(chain):

@@ -12,9 +12,6 @@ import threading
 import time
 
 import pytest
-from support.devchain import start_devnode
-from support.faultproxy import FaultProxy, Faults
-from support.indexer import assert_matches_node, dump
 
 from coprocessor.chain import RetryPolicy, RpcClient
 from coprocessor.devchain import allowance_slot, balance_slot
@@ -22,6 +19,10 @@ from coprocessor.errors import InvalidBlockError, ReorgTooDeepError, RpcUnavaila
 from coprocessor.indexer import Indexer, IndexerConfig
 from coprocessor.store import Store
 from coprocessor.types import Tracked
+
+from support.devchain import start_devnode
+from support.faultproxy import FaultProxy, Faults
+from support.indexer import assert_matches_node, dump
 
 FAST = RetryPolicy(max_retries=10, backoff=0.01, max_backoff=0.1)
 
@@ -43,9 +44,11 @@ def index(url, db, *, tracked=(), retry=FAST, timeout=5.0, first=None, **cfg):
 def tracked_of(node):
     token, owner, spender = node.history.approvals[0]
     whale = node.history.tokens["WHALE"]
-    return (Tracked(token, (balance_slot(owner), allowance_slot(owner, spender))),
-            Tracked(whale, (balance_slot(node.history.accounts[0]),)),
-            Tracked(node.history.accounts[3]))  # an EOA: account only
+    return (
+        Tracked(token, (balance_slot(owner), allowance_slot(owner, spender))),
+        Tracked(whale, (balance_slot(node.history.accounts[0]),)),
+        Tracked(node.history.accounts[3]),
+    )  # an EOA: account only
 
 
 @pytest.fixture(scope="module")
@@ -67,17 +70,24 @@ def test_full_index_matches_the_node(devnode, clean):
         assert s.sql("SELECT count(*) FROM accounts")[0][0] == 3 * n_blocks
         assert s.sql("SELECT count(*) FROM storage")[0][0] == 3 * n_blocks
         whale_slot = balance_slot(devnode.history.accounts[0])
-        v = s.sql("SELECT value::VARCHAR FROM storage WHERE slot = ? ORDER BY block_number DESC LIMIT 1",
-                  [whale_slot])[0][0]  # fmt: skip
-        onchain = devnode.client.call("eth_getStorageAt", ["0x" + devnode.history.tokens["WHALE"].hex(),
-                                                           "0x" + whale_slot.hex(), "latest"])  # fmt: skip
+        v = s.sql(
+            "SELECT value::VARCHAR FROM storage WHERE slot = ? ORDER BY block_number DESC LIMIT 1",
+            [whale_slot],
+        )[0][0]
+        onchain = devnode.client.call(
+            "eth_getStorageAt",
+            ["0x" + devnode.history.tokens["WHALE"].hex(), "0x" + whale_slot.hex(), "latest"],
+        )
         assert int(v) == int(onchain, 16) > 2**128
         # values: SUM over BIGNUM is exact against Python's sum of the node's values
         total = s.sql("SELECT SUM(value)::VARCHAR FROM transactions")[0][0]
-        blocks = devnode.client.batch([("eth_getBlockByNumber", [hex(n), True]) for n in range(1, n_blocks + 1)])
+        blocks = devnode.client.batch(
+            [("eth_getBlockByNumber", [hex(n), True]) for n in range(1, n_blocks + 1)]
+        )
         assert int(total) == sum(int(t["value"], 16) for b in blocks for t in b["transactions"])
         # header_rlp and raw bytes are what the node hashed
         from eth_hash.auto import keccak
+
         for h, rlp_ in s.sql("SELECT hash, header_rlp FROM blocks"):
             assert keccak(rlp_) == h
         for h, raw in s.sql("SELECT hash, raw FROM transactions"):
@@ -85,16 +95,29 @@ def test_full_index_matches_the_node(devnode, clean):
 
 
 def test_chunking_and_concurrency_do_not_change_the_tables(devnode, clean, tmp_path):
-    tables, _ = index(devnode.url, tmp_path / "a.duckdb", tracked=tracked_of(devnode),
-                      chunk_blocks=1, max_chunk_blocks=3, workers=1, commit_blocks=2)  # fmt: skip
+    tables, _ = index(
+        devnode.url,
+        tmp_path / "a.duckdb",
+        tracked=tracked_of(devnode),
+        chunk_blocks=1,
+        max_chunk_blocks=3,
+        workers=1,
+        commit_blocks=2,
+    )
     assert tables == clean[1]
 
 
 def test_transient_faults_end_with_the_same_tables(devnode, clean, tmp_path):
     faults = Faults(p429=0.1, p500=0.1, pdrop=0.08, pstall=0.05, stall_seconds=1.5, seed=7)
     with FaultProxy(devnode.url, faults) as proxy:
-        tables, _ = index(proxy.url, tmp_path / "f.duckdb", tracked=tracked_of(devnode),
-                          timeout=0.8, chunk_blocks=4, max_chunk_blocks=8)  # fmt: skip
+        tables, _ = index(
+            proxy.url,
+            tmp_path / "f.duckdb",
+            tracked=tracked_of(devnode),
+            timeout=0.8,
+            chunk_blocks=4,
+            max_chunk_blocks=8,
+        )
     assert tables == clean[1]
     assert all(faults.counts[k] > 0 for k in ("429", "500", "drop", "stall")), faults.counts
 
@@ -106,12 +129,22 @@ def test_range_too_large_splits_the_batch(devnode, clean, tmp_path):
         def refuse_big(request, content):
             req = json.loads(request)
             if isinstance(req, list) and len(req) > 12:
-                return json.dumps({"jsonrpc": "2.0", "id": None, "error": {
-                    "code": -32005, "message": "query returned more than 10000 results; batch too large"}}).encode()
+                return json.dumps(
+                    {
+                        "jsonrpc": "2.0",
+                        "id": None,
+                        "error": {
+                            "code": -32005,
+                            "message": "query returned more than 10000 results; batch too large",
+                        },
+                    }
+                ).encode()
             return orig(request, content)
 
         proxy._corrupt = refuse_big
-        tables, _ = index(proxy.url, tmp_path / "r.duckdb", tracked=tracked_of(devnode), chunk_blocks=16)
+        tables, _ = index(
+            proxy.url, tmp_path / "r.duckdb", tracked=tracked_of(devnode), chunk_blocks=16
+        )
     assert tables == clean[1]
 
 
@@ -126,7 +159,10 @@ def test_lying_node_is_reported_and_nothing_of_the_block_stored(devnode, what, t
     bad = 17
 
     def corrupt(method, params, result):
-        if method not in ("eth_getBlockByNumber", "eth_getBlockReceipts", "eth_getProof") or result is None:
+        if (
+            method not in ("eth_getBlockByNumber", "eth_getBlockReceipts", "eth_getProof")
+            or result is None
+        ):
             return result
         if int(params[-1] if method == "eth_getProof" else params[0], 16) != bad:
             return result
@@ -137,7 +173,9 @@ def test_lying_node_is_reported_and_nothing_of_the_block_stored(devnode, what, t
         elif what == "receipt" and method == "eth_getBlockReceipts":
             result[0]["status"] = "0x0" if result[0]["status"] == "0x1" else "0x1"
         elif what == "proof" and method == "eth_getProof" and result["storageProof"]:
-            result["storageProof"][0]["value"] = hex(int(result["storageProof"][0]["value"], 16) + 1)
+            result["storageProof"][0]["value"] = hex(
+                int(result["storageProof"][0]["value"], 16) + 1
+            )
         return result
 
     db = tmp_path / "l.duckdb"
@@ -145,8 +183,15 @@ def test_lying_node_is_reported_and_nothing_of_the_block_stored(devnode, what, t
         with pytest.raises(InvalidBlockError) as e:
             index(proxy.url, db, tracked=tracked_of(devnode), chunk_blocks=4, commit_blocks=1)
     assert e.value.block == bad
-    assert e.value.check == {"header": "header_hash", "transaction": "transaction_hash",
-                             "receipt": "receipts_root", "proof": "storage_proof"}[what]
+    assert (
+        e.value.check
+        == {
+            "header": "header_hash",
+            "transaction": "transaction_hash",
+            "receipt": "receipts_root",
+            "proof": "storage_proof",
+        }[what]
+    )
     with Store(db) as s:
         assert s.sql("SELECT max(number) FROM blocks")[0][0] < bad
         last = s.checkpoint().last_block
@@ -184,7 +229,11 @@ class Follower:
                 raise self.error
             head = node.client.get_block("latest", False)
             cp = self.store.checkpoint()
-            if cp and cp.last_block == int(head["number"], 16) and cp.last_hash.hex() == head["hash"][2:]:
+            if (
+                cp
+                and cp.last_block == int(head["number"], 16)
+                and cp.last_hash.hex() == head["hash"][2:]
+            ):
                 return
             time.sleep(0.05)
         raise AssertionError("follower did not catch up")
@@ -204,8 +253,12 @@ def test_follow_survives_reorgs_of_depth_1_to_5(fresh_devnode, tmp_path):
         accounts = node.history.accounts
         for depth in range(1, 6):
             # the replacement blocks carry a transaction, so hashes and rows really change
-            tx = {"from": "0x" + accounts[depth].hex(), "to": "0x" + accounts[0].hex(), "value": hex(depth),
-                  "gas": hex(21000)}
+            tx = {
+                "from": "0x" + accounts[depth].hex(),
+                "to": "0x" + accounts[0].hex(),
+                "value": hex(depth),
+                "gas": hex(21000),
+            }
             node.client.call("anvil_reorg", [depth, [[tx, 0]]])
             f.wait_synced(node)
             node.client.call("evm_mine")
@@ -247,7 +300,11 @@ def test_lagging_node_is_not_a_reorg(fresh_devnode, tmp_path):
             return None
         return result
 
-    with FaultProxy(node.url, Faults(corrupt=lag)) as proxy, RpcClient(proxy.url) as c, Store(db) as s:
+    with (
+        FaultProxy(node.url, Faults(corrupt=lag)) as proxy,
+        RpcClient(proxy.url) as c,
+        Store(db) as s,
+    ):
         before = dump(s)
         ix = Indexer(c, s, IndexerConfig())
         assert ix.poll_once() == "lagging"
@@ -267,9 +324,28 @@ def test_confirmations_keep_the_follower_behind(fresh_devnode, tmp_path):
 
 
 def _cli(url, db, *extra):
-    return [sys.executable, "-m", "coprocessor.cli", "index", "--rpc", url, "--db", str(db), "--quiet",
-            "--chunk", "2", "--workers", "2", "--commit-blocks", "3", "--commit-seconds", "0.05",
-            "--from", str(FIRST_TRACKED), *extra]
+    return [
+        sys.executable,
+        "-m",
+        "coprocessor.cli",
+        "index",
+        "--rpc",
+        url,
+        "--db",
+        str(db),
+        "--quiet",
+        "--chunk",
+        "2",
+        "--workers",
+        "2",
+        "--commit-blocks",
+        "3",
+        "--commit-seconds",
+        "0.05",
+        "--from",
+        str(FIRST_TRACKED),
+        *extra,
+    ]
 
 
 def kill_once_and_resume(node, db, delay, args=()) -> bool:
@@ -277,8 +353,12 @@ def kill_once_and_resume(node, db, delay, args=()) -> bool:
 
     Returns True when the kill landed mid-index (checkpoint below the last block).
     """
-    p = subprocess.Popen(_cli(node.url, db, *args), start_new_session=True,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    p = subprocess.Popen(
+        _cli(node.url, db, *args),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
     while not db.exists() and p.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -291,7 +371,10 @@ def kill_once_and_resume(node, db, delay, args=()) -> bool:
         mid = cp is None or cp.last_block < node.history.last_block
         if cp is not None:  # every table stops exactly at the checkpoint
             for t in ("transactions", "receipts", "logs", "storage"):
-                assert s.sql(f"SELECT count(*) FROM {t} WHERE block_number > ?", [cp.last_block])[0][0] == 0
+                assert (
+                    s.sql(f"SELECT count(*) FROM {t} WHERE block_number > ?", [cp.last_block])[0][0]
+                    == 0
+                )
     done = subprocess.run(_cli(node.url, db, *args), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     return mid
@@ -306,7 +389,10 @@ def bignode():
 
 def _kill_runs(bignode, tmp_path, runs, seed):
     tracked = tracked_of(bignode)[:1]
-    args = ("--track", "0x" + tracked[0].address.hex() + ":" + ",".join("0x" + s.hex() for s in tracked[0].slots))
+    args = (
+        "--track",
+        "0x" + tracked[0].address.hex() + ":" + ",".join("0x" + s.hex() for s in tracked[0].slots),
+    )
     ref, stats = index(bignode.url, tmp_path / "ref.duckdb", tracked=tracked)
     rng = random.Random(seed)
     mid = 0
@@ -337,10 +423,15 @@ def test_node_without_eth_getBlockReceipts(devnode, clean, tmp_path):
         def no_block_receipts(request, content):
             req = json.loads(request)
             out = json.loads(orig(request, content))
-            for q, item in zip(req if isinstance(req, list) else [req], out if isinstance(out, list) else [out]):
+            for q, item in zip(
+                req if isinstance(req, list) else [req], out if isinstance(out, list) else [out]
+            ):
                 if q["method"] == "eth_getBlockReceipts":
                     item.pop("result", None)
-                    item["error"] = {"code": -32601, "message": "the method eth_getBlockReceipts does not exist"}
+                    item["error"] = {
+                        "code": -32601,
+                        "message": "the method eth_getBlockReceipts does not exist",
+                    }
             return json.dumps(out).encode()
 
         proxy._corrupt = no_block_receipts
@@ -350,6 +441,7 @@ def test_node_without_eth_getBlockReceipts(devnode, clean, tmp_path):
 
 def test_state_fetched_on_demand_is_verified(devnode, clean, tmp_path):
     import shutil
+
     db = tmp_path / "od.duckdb"
     shutil.copy(clean[0], db)
     token, owner, spender = devnode.history.approvals[-1]
@@ -359,8 +451,11 @@ def test_state_fetched_on_demand_is_verified(devnode, clean, tmp_path):
         ix = Indexer(c, s)
         ix.fetch_state(n, token, (slot,))
         ix.fetch_state(n, token, (slot,))  # idempotent: replaces, never duplicates
-        got = s.sql("SELECT value::VARCHAR FROM storage WHERE block_number = ? AND address = ? AND slot = ?",
-                    [n, token, slot])  # fmt: skip
+        got = s.sql(
+            "SELECT value::VARCHAR FROM storage"
+            " WHERE block_number = ? AND address = ? AND slot = ?",
+            [n, token, slot],
+        )
         onchain = c.call("eth_getStorageAt", ["0x" + token.hex(), "0x" + slot.hex(), hex(n)])
         assert got == [(str(int(onchain, 16)),)]
         with pytest.raises(Exception, match="not indexed"):
@@ -368,9 +463,15 @@ def test_state_fetched_on_demand_is_verified(devnode, clean, tmp_path):
 
     def lie(method, params, result):
         if method == "eth_getProof":
-            result["storageProof"][0]["value"] = hex(int(result["storageProof"][0]["value"], 16) ^ 1)
+            result["storageProof"][0]["value"] = hex(
+                int(result["storageProof"][0]["value"], 16) ^ 1
+            )
         return result
 
-    with FaultProxy(devnode.url, Faults(corrupt=lie)) as proxy, RpcClient(proxy.url) as c, Store(db) as s:
+    with (
+        FaultProxy(devnode.url, Faults(corrupt=lie)) as proxy,
+        RpcClient(proxy.url) as c,
+        Store(db) as s,
+    ):
         with pytest.raises(InvalidBlockError, match="storage_proof"):
             Indexer(c, s).fetch_state(n, token, (slot,))

@@ -23,8 +23,14 @@ def hx(b: bytes) -> str:
 def logs(c, token, topic0, a, b, **topics):
     flt = {"address": hx(token), "fromBlock": hex(a), "toBlock": hex(b), "topics": [hx(topic0)]}
     rs = c.call("eth_getLogs", [flt])
-    return [(int(r["blockNumber"], 16), [bytes.fromhex(t[2:]) for t in r["topics"]],
-             int(r["data"], 16) if r["data"] != "0x" else 0) for r in rs]  # fmt: skip
+    return [
+        (
+            int(r["blockNumber"], 16),
+            [bytes.fromhex(t[2:]) for t in r["topics"]],
+            int(r["data"], 16) if r["data"] != "0x" else 0,
+        )
+        for r in rs
+    ]
 
 
 def run(env, name, params):
@@ -48,17 +54,32 @@ def params_for(env, name):
     a, b = h.first_block, h.last_block
     token = h.tokens["DUSD"]
     if name == "erc20_balance_at_block":
-        return {"token": token, "balance_slot": BALANCE_SLOT, "account": busiest_receiver(c, token, a, b),
-                "block": b - 3}  # fmt: skip
+        return {
+            "token": token,
+            "balance_slot": BALANCE_SLOT,
+            "account": busiest_receiver(c, token, a, b),
+            "block": b - 3,
+        }
     if name == "erc20_allowance":
         tok, owner, spender = h.approvals[0]
-        return {"token": tok, "allowance_slot": ALLOWANCE_SLOT, "owner": owner, "spender": spender, "block": b}
+        return {
+            "token": tok,
+            "allowance_slot": ALLOWANCE_SLOT,
+            "owner": owner,
+            "spender": spender,
+            "block": b,
+        }
     if name == "eth_balance_every_kth_block":
         return {"account": h.accounts[3], "from_block": a, "to_block": b, "k": 4}
     if name == "code_hash_at_block":
         return {"contract": h.tokens["DETH"], "block": b}
     if name == "transfer_volume_into_account":
-        return {"token": token, "account": busiest_receiver(c, token, a, b), "from_block": a, "to_block": b}
+        return {
+            "token": token,
+            "account": busiest_receiver(c, token, a, b),
+            "from_block": a,
+            "to_block": b,
+        }
     if name in ("top_receivers", "transfer_logs_per_block"):
         return {"token": h.tokens["DETH"], "from_block": a, "to_block": b}
     if name == "approvals_by_spender":

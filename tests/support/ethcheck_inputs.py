@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from support import mainnet
 from coprocessor import ethcore
+
+from support import mainnet
 
 PROOF_BLOCK = "19493153"
 USDT = "0xdac17f958d2ee523a2206206994597c13d831ec7"
@@ -23,18 +24,22 @@ def account_proof() -> bytes:
     fixture = _usdt_proof()
     result = fixture["result"]
     return ethcore.command(
-        ethcore.ACCOUNT_PROOF, mainnet.hexbytes(fixture["stateRoot"]),
-        mainnet.hexbytes(result["address"]), [mainnet.hexbytes(n) for n in result["accountProof"]],
-    )  # fmt: skip
+        ethcore.ACCOUNT_PROOF,
+        mainnet.hexbytes(fixture["stateRoot"]),
+        mainnet.hexbytes(result["address"]),
+        [mainnet.hexbytes(n) for n in result["accountProof"]],
+    )
 
 
 def storage_proof() -> bytes:
     result = _usdt_proof()["result"]
     entry = result["storageProof"][0]
     return ethcore.command(
-        ethcore.STORAGE_PROOF, mainnet.hexbytes(result["storageHash"]),
-        mainnet.hexint(entry["key"]).to_bytes(32, "big"), [mainnet.hexbytes(n) for n in entry["proof"]],
-    )  # fmt: skip
+        ethcore.STORAGE_PROOF,
+        mainnet.hexbytes(result["storageHash"]),
+        mainnet.hexint(entry["key"]).to_bytes(32, "big"),
+        [mainnet.hexbytes(n) for n in entry["proof"]],
+    )
 
 
 def account_and_slots(count: int = 8) -> bytes:
@@ -48,9 +53,12 @@ def account_and_slots(count: int = 8) -> bytes:
         nodes.update(mainnet.hexbytes(n) for n in entry["proof"])
     slots = [mainnet.hexint(e["key"]).to_bytes(32, "big") for e in entries]
     return ethcore.command(
-        ethcore.ACCOUNT_STORAGE, mainnet.hexbytes(fixture["stateRoot"]),
-        mainnet.hexbytes(result["address"]), slots, sorted(nodes),
-    )  # fmt: skip
+        ethcore.ACCOUNT_STORAGE,
+        mainnet.hexbytes(fixture["stateRoot"]),
+        mainnet.hexbytes(result["address"]),
+        slots,
+        sorted(nodes),
+    )
 
 
 def receipts_root() -> bytes:
@@ -60,8 +68,9 @@ def receipts_root() -> bytes:
 
 
 def account_plus_one_slot() -> bytes:
-    return ethcore.command(ethcore.BATCH, [mainnet.rlp.decode(account_proof()),
-                                           mainnet.rlp.decode(storage_proof())])  # fmt: skip
+    return ethcore.command(
+        ethcore.BATCH, [mainnet.rlp.decode(account_proof()), mainnet.rlp.decode(storage_proof())]
+    )
 
 
 def noop() -> bytes:

@@ -32,7 +32,9 @@ class Faults:
     latency: float = 0.0  # seconds added before forwarding each request (a remote node)
     corrupt: Corrupt | None = None
     seed: int = 0
-    counts: dict = field(default_factory=lambda: {"429": 0, "500": 0, "drop": 0, "stall": 0, "ok": 0})
+    counts: dict = field(
+        default_factory=lambda: {"429": 0, "500": 0, "drop": 0, "stall": 0, "ok": 0}
+    )
 
 
 class FaultProxy:
@@ -84,8 +86,9 @@ class FaultProxy:
                 f.counts["ok"] += 1
                 if f.latency:
                     time.sleep(f.latency)
-                resp = proxy.http.post(proxy.upstream, content=body,
-                                       headers={"content-type": "application/json"})
+                resp = proxy.http.post(
+                    proxy.upstream, content=body, headers={"content-type": "application/json"}
+                )
                 content = resp.content
                 if f.corrupt is not None:
                     content = proxy._corrupt(body, content)
@@ -109,7 +112,7 @@ class FaultProxy:
     def _corrupt(self, request: bytes, content: bytes) -> bytes:
         req, resp = json.loads(request), json.loads(content)
         by_id = {}
-        for q in (req if isinstance(req, list) else [req]):
+        for q in req if isinstance(req, list) else [req]:
             by_id[q["id"]] = q
         items = resp if isinstance(resp, list) else [resp]
         for item in items:

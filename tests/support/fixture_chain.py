@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 
-from support import mainnet
 import rlp
 from eth_hash.auto import keccak
 
 from coprocessor.errors import RpcError
+
+from support import mainnet
 
 
 def _h(b: bytes) -> str:
@@ -31,8 +32,12 @@ class FixtureChain:
         self.proofs: dict[tuple[int, str], list] = {}
         for p in mainnet.files("proofs"):
             d = mainnet.load(p)
-            key = (int(d["blockNumber"], 16) if isinstance(d["blockNumber"], str) else d["blockNumber"],
-                   d["request"]["address"].lower())
+            key = (
+                int(d["blockNumber"], 16)
+                if isinstance(d["blockNumber"], str)
+                else d["blockNumber"],
+                d["request"]["address"].lower(),
+            )
             self.proofs.setdefault(key, []).append(d)
 
     def close(self):
@@ -55,16 +60,26 @@ class FixtureChain:
         d = mainnet.load(self.block_rlp[n])
         raws = mainnet.body_transactions(mainnet.hexbytes(d["body"]))
         out, prev = [], 0
-        for raw, (tx_type, status, gas, logs) in zip(raws, rlp.decode(mainnet.hexbytes(d["receipts"]))):
+        for raw, (tx_type, status, gas, logs) in zip(
+            raws, rlp.decode(mainnet.hexbytes(d["receipts"]))
+        ):
             cum = int.from_bytes(gas, "big")
             logs = [(a, list(t), data) for a, t, data in logs]
-            out.append({
-                "transactionHash": _h(keccak(raw)), "type": hex(int.from_bytes(tx_type, "big")),
-                "status": hex(int.from_bytes(status, "big")), "cumulativeGasUsed": hex(cum),
-                "gasUsed": hex(cum - prev), "contractAddress": None,
-                "logsBloom": _h(mainnet.bloom_of([(a, t) for a, t, _ in logs])),
-                "logs": [{"address": _h(a), "topics": [_h(x) for x in t], "data": _h(data)} for a, t, data in logs],
-            })  # fmt: skip
+            out.append(
+                {
+                    "transactionHash": _h(keccak(raw)),
+                    "type": hex(int.from_bytes(tx_type, "big")),
+                    "status": hex(int.from_bytes(status, "big")),
+                    "cumulativeGasUsed": hex(cum),
+                    "gasUsed": hex(cum - prev),
+                    "contractAddress": None,
+                    "logsBloom": _h(mainnet.bloom_of([(a, t) for a, t, _ in logs])),
+                    "logs": [
+                        {"address": _h(a), "topics": [_h(x) for x in t], "data": _h(data)}
+                        for a, t, data in logs
+                    ],
+                }
+            )
             prev = cum
         return out
 
@@ -75,7 +90,9 @@ class FixtureChain:
             return hex(self.block_number())
         if method == "eth_getBlockByNumber":
             n = int(params[0], 16)
-            return json.loads(json.dumps(mainnet.load(self.blocks[n]))) if n in self.blocks else None
+            return (
+                json.loads(json.dumps(mainnet.load(self.blocks[n]))) if n in self.blocks else None
+            )
         if method == "eth_getBlockReceipts":
             return self._receipts(int(params[0], 16))
         if method == "eth_getProof":

@@ -28,6 +28,8 @@ def assert_matches_node(store: Store, client: RpcClient, first: int, last: int) 
         assert lc.get(n, 0) == sum(len(r["logs"]) for r in rs), n
     dup = store.sql("SELECT count(*) - count(DISTINCT (block_number, tx_index)) FROM transactions")
     assert dup[0][0] == 0
-    orphans = store.sql("SELECT count(*) FROM transactions t WHERE NOT EXISTS "
-                        "(SELECT 1 FROM blocks b WHERE b.number = t.block_number AND b.hash IS NOT NULL)")
+    orphans = store.sql(
+        "SELECT count(*) FROM transactions t WHERE NOT EXISTS "
+        "(SELECT 1 FROM blocks b WHERE b.number = t.block_number AND b.hash IS NOT NULL)"
+    )
     assert orphans[0][0] == 0

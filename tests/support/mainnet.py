@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -19,8 +19,10 @@ REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(os.environ.get("ETH_FIXTURES", REPO / "tests" / "fixtures" / "mainnet"))
 
 
-ABSENT = (f"mainnet fixtures absent at {FIXTURES} "
-          "(restore tests/fixtures/mainnet from git, or set ETH_FIXTURES)")
+ABSENT = (
+    f"mainnet fixtures absent at {FIXTURES} "
+    "(restore tests/fixtures/mainnet from git, or set ETH_FIXTURES)"
+)
 
 
 def require() -> Path:
@@ -43,7 +45,7 @@ def params(paths: list[Path]) -> list:
     return [pytest.param(p, id=p.stem) for p in paths]
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(path: Path) -> dict:
     return json.loads(path.read_text())
 
@@ -87,11 +89,19 @@ def receipts_from_rpc(receipts: list[dict]) -> list[bytes]:
     """Consensus receipts from eth_getBlockReceipts JSON (bloom as the node gave it)."""
     out = []
     for r in receipts:
-        logs = [(hexbytes(l["address"]), [hexbytes(t) for t in l["topics"]], hexbytes(l["data"]))
-                for l in r["logs"]]  # fmt: skip
-        out.append(consensus_receipt(hexint(r.get("type")), hexint(r["status"]),
-                                     hexint(r["cumulativeGasUsed"]), logs,
-                                     hexbytes(r["logsBloom"])))  # fmt: skip
+        logs = [
+            (hexbytes(log["address"]), [hexbytes(t) for t in log["topics"]], hexbytes(log["data"]))
+            for log in r["logs"]
+        ]
+        out.append(
+            consensus_receipt(
+                hexint(r.get("type")),
+                hexint(r["status"]),
+                hexint(r["cumulativeGasUsed"]),
+                logs,
+                hexbytes(r["logsBloom"]),
+            )
+        )
     return out
 
 
@@ -101,7 +111,13 @@ def receipts_from_eth69(receipts_rlp: bytes) -> list[bytes]:
     for tx_type, status, gas, logs in rlp.decode(receipts_rlp):
         logs = [(a, list(t), d) for a, t, d in logs]
         bloom = bloom_of([(a, t) for a, t, _ in logs])
-        out.append(consensus_receipt(int.from_bytes(tx_type, "big"),
-                                     int.from_bytes(status, "big"), int.from_bytes(gas, "big"),
-                                     logs, bloom))  # fmt: skip
+        out.append(
+            consensus_receipt(
+                int.from_bytes(tx_type, "big"),
+                int.from_bytes(status, "big"),
+                int.from_bytes(gas, "big"),
+                logs,
+                bloom,
+            )
+        )
     return out

@@ -11,20 +11,60 @@ U256 = st.integers(min_value=0, max_value=2**256 - 1)
 
 
 def block_cols(numbers, value=None):
-    cols = {c: [None] * len(numbers) for c in ("ommers_hash", "miner", "state_root", "transactions_root",
-            "receipts_root", "logs_bloom", "difficulty", "gas_limit", "gas_used", "timestamp", "extra_data",
-            "mix_hash", "nonce", "base_fee_per_gas", "withdrawals_root", "blob_gas_used", "excess_blob_gas",
-            "parent_beacon_block_root", "requests_hash", "transaction_count", "header_rlp")}  # fmt: skip
-    cols |= {"number": list(numbers), "hash": [n.to_bytes(32, "big") for n in numbers],
-             "parent_hash": [(n - 1).to_bytes(32, "big") if n else bytes(32) for n in numbers]}
+    cols = {
+        c: [None] * len(numbers)
+        for c in (
+            "ommers_hash",
+            "miner",
+            "state_root",
+            "transactions_root",
+            "receipts_root",
+            "logs_bloom",
+            "difficulty",
+            "gas_limit",
+            "gas_used",
+            "timestamp",
+            "extra_data",
+            "mix_hash",
+            "nonce",
+            "base_fee_per_gas",
+            "withdrawals_root",
+            "blob_gas_used",
+            "excess_blob_gas",
+            "parent_beacon_block_root",
+            "requests_hash",
+            "transaction_count",
+            "header_rlp",
+        )
+    }
+    cols |= {
+        "number": list(numbers),
+        "hash": [n.to_bytes(32, "big") for n in numbers],
+        "parent_hash": [(n - 1).to_bytes(32, "big") if n else bytes(32) for n in numbers],
+    }
     cols["difficulty"] = [value or "0"] * len(numbers)
     return arrow_table("blocks", cols)
 
 
 def tx_cols(rows):
-    names = ["block_number", "tx_index", "hash", "type", "from", "to", "value", "nonce", "gas",
-             "gas_price", "max_fee_per_gas", "max_priority_fee_per_gas", "max_fee_per_blob_gas",
-             "chain_id", "input", "raw"]  # fmt: skip
+    names = [
+        "block_number",
+        "tx_index",
+        "hash",
+        "type",
+        "from",
+        "to",
+        "value",
+        "nonce",
+        "gas",
+        "gas_price",
+        "max_fee_per_gas",
+        "max_priority_fee_per_gas",
+        "max_fee_per_blob_gas",
+        "chain_id",
+        "input",
+        "raw",
+    ]
     cols = {c: [None] * len(rows) for c in names}
     cols["block_number"] = [r[0] for r in rows]
     cols["tx_index"] = [r[1] for r in rows]
@@ -36,7 +76,9 @@ def write(store, first, last, txs=(), value=None):
     tables = empty_tables() | {"blocks": block_cols(range(first, last + 1), value)}
     if txs:
         tables["transactions"] = tx_cols(txs)
-    store.write_batch(tables, chain_id=1, first=first, last=last, last_hash=last.to_bytes(32, "big"))
+    store.write_batch(
+        tables, chain_id=1, first=first, last=last, last_hash=last.to_bytes(32, "big")
+    )
 
 
 @settings(max_examples=30, deadline=None)
@@ -44,10 +86,13 @@ def write(store, first, last, txs=(), value=None):
 def test_uint256_sum_min_max_exact(values):
     with Store(":memory:") as s:
         write(s, 0, 0, [(0, i, str(v)) for i, v in enumerate(values)])
-        total, lo, hi = s.sql("SELECT SUM(value)::VARCHAR, MIN(value)::VARCHAR, MAX(value)::VARCHAR "
-                              "FROM transactions")[0]  # fmt: skip
+        total, lo, hi = s.sql(
+            "SELECT SUM(value)::VARCHAR, MIN(value)::VARCHAR, MAX(value)::VARCHAR FROM transactions"
+        )[0]
         assert (int(total), int(lo), int(hi)) == (sum(values), min(values), max(values))
-        ordered = [int(v) for (v,) in s.sql("SELECT value::VARCHAR FROM transactions ORDER BY value")]
+        ordered = [
+            int(v) for (v,) in s.sql("SELECT value::VARCHAR FROM transactions ORDER BY value")
+        ]
         assert ordered == sorted(values)
 
 
@@ -55,8 +100,12 @@ def test_values_past_2_128_compare_exactly():
     with Store(":memory:") as s:
         a, b = 2**200 + 1, 2**200
         write(s, 0, 0, [(0, 0, str(a)), (0, 1, str(b)), (0, 2, str(2**256 - 1))])
-        assert s.sql("SELECT tx_index FROM transactions WHERE value > ?::BIGNUM ORDER BY 1", [str(b)]) == [(0,), (2,)]
-        assert s.sql("SELECT SUM(value)::VARCHAR FROM transactions")[0][0] == str(a + b + 2**256 - 1)
+        assert s.sql(
+            "SELECT tx_index FROM transactions WHERE value > ?::BIGNUM ORDER BY 1", [str(b)]
+        ) == [(0,), (2,)]
+        assert s.sql("SELECT SUM(value)::VARCHAR FROM transactions")[0][0] == str(
+            a + b + 2**256 - 1
+        )
 
 
 def test_batch_and_checkpoint_are_one_transaction():
@@ -134,8 +183,16 @@ def test_a_locked_index_is_a_store_locked_error(tmp_path):
 
     db = tmp_path / "i.duckdb"
     Store(db).close()
-    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(db)!r}); "
-                               "print('locked', flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)  # fmt: skip
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(db)!r}); "
+            "print('locked', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(StoreLockedError):
