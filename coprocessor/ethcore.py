@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import rlp
 
 from coprocessor.errors import EthDataError, InvalidArgument
-from coprocessor.zkvm import run_ethcore, run_ingest_blocks
+from coprocessor.ffi import run_ethcore, run_ingest_blocks
 
 # Command numbers of ethcore::ops (guest_programs/ethcore/src/ops.rs).
 HEADER_HASH = 1
@@ -75,7 +75,7 @@ def command(op: int, *args) -> bytes:
     return rlp.encode([op, *args])
 
 
-def _fixed(value: bytes, size: int, what: str) -> bytes:
+def _fixed_bytes(value: bytes, size: int, what: str) -> bytes:
     if not isinstance(value, (bytes, bytearray)) or len(value) != size:
         raise InvalidArgument(f"{what} must be {size} bytes, got {value!r:.80}")
     return bytes(value)
@@ -92,29 +92,31 @@ def _byte_list(values: Sequence[bytes], what: str) -> list[bytes]:
     return out
 
 
-def _run(op: int, *args):
+def _run_op(op: int, *args):
+    """Runs one ethcore command and decodes its RLP output."""
     return rlp.decode(run_ethcore(command(op, *args)))
 
 
-def _int(b: bytes) -> int:
-    return int.from_bytes(b, "big")
+def _uint(big_endian: bytes) -> int:
+    return int.from_bytes(big_endian, "big")
 
 
-def _opt_int(b: bytes) -> int | None:
-    return _int(b) if b else None
+def _optional_uint(big_endian: bytes) -> int | None:
+    """An optional field: empty bytes mean absent."""
+    return _uint(big_endian) if big_endian else None
 
 
 def _account(fields: list) -> Account | None:
     if not fields:
         return None
     nonce, balance, storage_root, code_hash = fields
-    return Account(_int(nonce), _int(balance), storage_root, code_hash)
+    return Account(_uint(nonce), _uint(balance), storage_root, code_hash)
 
 
 def decode_header(header_rlp: bytes) -> HeaderInfo:
     """Strictly decodes a header (field count must match a fork) and hashes it."""
-    hash_, number, count = _run(HEADER_HASH, _byte_list([header_rlp], "header")[0])
-    return HeaderInfo(hash_, _int(number), _int(count))
+    hash_, number, count = _run_op(HEADER_HASH, _byte_list([header_rlp], "header")[0])
+    return HeaderInfo(hash_, _uint(number), _uint(count))
 
 
 def header_hash(header_rlp: bytes) -> bytes:
@@ -126,38 +128,53 @@ def verify_chain(headers_rlp: Sequence[bytes], anchor: bytes) -> tuple[int, int]
 
     Returns (oldest number, newest number).
     """
-    first, last = _run(VERIFY_CHAIN, _byte_list(headers_rlp, "headers"), _fixed(anchor, 32, "anchor"))
-    return _int(first), _int(last)
+    first, last = _run_op(
+        VERIFY_CHAIN, _byte_list(headers_rlp, "headers"), _fixed_bytes(anchor, 32, "anchor")
+    )
+    return _uint(first), _uint(last)
 
 
-def verify_account_proof(state_root: bytes, address: bytes, proof: Sequence[bytes]) -> Account | None:
+def verify_account_proof(
+    state_root: bytes, address: bytes, proof: Sequence[bytes]
+) -> Account | None:
     """The account proven by an eth_getProof accountProof; None when proven absent."""
-    fields = _run(ACCOUNT_PROOF, _fixed(state_root, 32, "state_root"),
-                  _fixed(address, 20, "address"), _byte_list(proof, "proof"))  # fmt: skip
+    fields = _run_op(
+        ACCOUNT_PROOF,
+        _fixed_bytes(state_root, 32, "state_root"),
+        _fixed_bytes(address, 20, "address"),
+        _byte_list(proof, "proof"),
+    )
     return _account(fields)
 
 
 def verify_storage_proof(storage_root: bytes, slot: bytes, proof: Sequence[bytes]) -> int:
     """The storage word proven at `slot` (32 bytes); 0 when proven absent."""
-    value = _run(STORAGE_PROOF, _fixed(storage_root, 32, "storage_root"),
-                 _fixed(slot, 32, "slot"), _byte_list(proof, "proof"))  # fmt: skip
-    return _int(value)
+    value = _run_op(
+        STORAGE_PROOF,
+        _fixed_bytes(storage_root, 32, "storage_root"),
+        _fixed_bytes(slot, 32, "slot"),
+        _byte_list(proof, "proof"),
+    )
+    return _uint(value)
 
 
 def verify_account_storage(
     state_root: bytes, address: bytes, slots: Sequence[bytes], nodes: Sequence[bytes]
 ) -> tuple[Account | None, list[int]]:
     """An account and several of its slots from one multiproof (the union of proof nodes)."""
-    fields, values = _run(
-        ACCOUNT_STORAGE, _fixed(state_root, 32, "state_root"), _fixed(address, 20, "address"),
-        [_fixed(s, 32, "slot") for s in slots], _byte_list(nodes, "nodes"),
-    )  # fmt: skip
-    return _account(fields), [_int(v) for v in values]
+    fields, values = _run_op(
+        ACCOUNT_STORAGE,
+        _fixed_bytes(state_root, 32, "state_root"),
+        _fixed_bytes(address, 20, "address"),
+        [_fixed_bytes(slot, 32, "slot") for slot in slots],
+        _byte_list(nodes, "nodes"),
+    )
+    return _account(fields), [_uint(value) for value in values]
 
 
 def transactions_root(raw_transactions: Sequence[bytes]) -> bytes:
     """transactionsRoot of raw (EIP-2718 envelope) transactions."""
-    return _run(TRANSACTIONS_ROOT, _byte_list(raw_transactions, "transactions"))
+    return _run_op(TRANSACTIONS_ROOT, _byte_list(raw_transactions, "transactions"))
 
 
 def receipts_root(consensus_receipts: Sequence[bytes]) -> tuple[bytes, bytes]:
@@ -165,59 +182,94 @@ def receipts_root(consensus_receipts: Sequence[bytes]) -> tuple[bytes, bytes]:
 
     Each receipt's stored bloom must equal the bloom recomputed from its logs.
     """
-    root, bloom = _run(RECEIPTS_ROOT, _byte_list(consensus_receipts, "receipts"))
+    root, bloom = _run_op(RECEIPTS_ROOT, _byte_list(consensus_receipts, "receipts"))
     return root, bloom
 
 
 def ordered_trie_root(values: Sequence[bytes]) -> bytes:
-    return _run(ORDERED_TRIE_ROOT, _byte_list(values, "values"))
+    return _run_op(ORDERED_TRIE_ROOT, _byte_list(values, "values"))
 
 
 def withdrawals_root(withdrawals: Sequence[tuple[int, int, bytes, int]]) -> bytes:
     """withdrawalsRoot of (index, validator_index, address, amount_gwei) tuples."""
-    items = [[i, v, _fixed(a, 20, "withdrawal address"), amt] for i, v, a, amt in withdrawals]
-    return _run(WITHDRAWALS_ROOT, items)
+    items = [
+        [index, validator_index, _fixed_bytes(address, 20, "withdrawal address"), amount_gwei]
+        for index, validator_index, address, amount_gwei in withdrawals
+    ]
+    return _run_op(WITHDRAWALS_ROOT, items)
 
 
 def decode_transaction(raw: bytes) -> Transaction:
-    f = _run(DECODE_TRANSACTION, _byte_list([raw], "transaction")[0])
+    """Strictly decodes a raw (EIP-2718) transaction and hashes it."""
+    fields = _run_op(DECODE_TRANSACTION, _byte_list([raw], "transaction")[0])
     return Transaction(
-        type=_int(f[0]), chain_id=_opt_int(f[1]), nonce=_int(f[2]), gas_limit=_int(f[3]),
-        to=f[4] or None, value=_int(f[5]), input=f[6], gas_price=_opt_int(f[7]),
-        max_fee_per_gas=_opt_int(f[8]), max_priority_fee_per_gas=_opt_int(f[9]),
-        max_fee_per_blob_gas=_opt_int(f[10]), blob_hashes_count=_int(f[11]),
-        access_list_len=_int(f[12]), authorization_list_len=_int(f[13]), hash=f[14],
-    )  # fmt: skip
+        type=_uint(fields[0]),
+        chain_id=_optional_uint(fields[1]),
+        nonce=_uint(fields[2]),
+        gas_limit=_uint(fields[3]),
+        to=fields[4] or None,
+        value=_uint(fields[5]),
+        input=fields[6],
+        gas_price=_optional_uint(fields[7]),
+        max_fee_per_gas=_optional_uint(fields[8]),
+        max_priority_fee_per_gas=_optional_uint(fields[9]),
+        max_fee_per_blob_gas=_optional_uint(fields[10]),
+        blob_hashes_count=_uint(fields[11]),
+        access_list_len=_uint(fields[12]),
+        authorization_list_len=_uint(fields[13]),
+        hash=fields[14],
+    )
 
 
 def bloom_proves_absent(bloom: bytes, address: bytes, topic: bytes) -> bool:
     """True when `bloom` proves no log has both `address` and `topic`."""
-    flag = _run(BLOOM_ABSENT, _fixed(bloom, 256, "bloom"), _fixed(address, 20, "address"),
-                _fixed(topic, 32, "topic"))  # fmt: skip
-    return _int(flag) == 1
+    flag = _run_op(
+        BLOOM_ABSENT,
+        _fixed_bytes(bloom, 256, "bloom"),
+        _fixed_bytes(address, 20, "address"),
+        _fixed_bytes(topic, 32, "topic"),
+    )
+    return _uint(flag) == 1
 
 
-def ingest_blocks(body: bytes, first: int, block_ids: Sequence[int],
-                  receipt_ids: Sequence[int] = ()) -> bytes | None:  # fmt: skip
+def ingest_blocks(
+    body: bytes | bytearray | memoryview,
+    first: int,
+    block_ids: Sequence[int],
+    receipt_ids: Sequence[int] = (),
+) -> bytes | None:
     """The indexer's fast path, host only: blocks first.. validated straight from a JSON-RPC
     batch response `body` (the results with request ids `block_ids`, and `receipt_ids` for
     eth_getBlockReceipts, empty when receipts are not indexed).
 
-    Returns the rows as column buffers (layout in native/risc0-py/src/ingest.rs), or None
-    when the fast path declines: a check failed or the JSON is not in the canonical shape
-    it accepts. The indexer's Python path (the reference) then decides on the same data.
+    Returns the rows as column buffers (wire format in native/risc0-py/src/ingest/columns.rs,
+    read by `coprocessor.indexer.native`), or None when the fast path declines: a check
+    failed or the JSON is not in the canonical shape it accepts. The indexer's Python path
+    (the reference) then decides on the same data. Anything else raises: InvalidArgument when
+    the ids do not pair up (a receipts id for every block, or none), InternalError for a bug
+    of the native path.
     """
     spec = command(first, list(block_ids), list(receipt_ids))
-    try:
-        return run_ingest_blocks(bytes(body), spec)
-    except EthDataError:
-        return None
+    return run_ingest_blocks(body, spec)
 
 
 __all__ = [
-    "Account", "EthDataError", "HeaderInfo", "Transaction", "bloom_proves_absent", "command",
-    "decode_header", "decode_transaction", "header_hash", "ingest_blocks", "ordered_trie_root",
+    "Account",
+    "EthDataError",
+    "HeaderInfo",
+    "Transaction",
+    "bloom_proves_absent",
+    "command",
+    "decode_header",
+    "decode_transaction",
+    "header_hash",
+    "ingest_blocks",
+    "ordered_trie_root",
     "receipts_root",
-    "transactions_root", "verify_account_proof", "verify_account_storage", "verify_chain",
-    "verify_storage_proof", "withdrawals_root",
-]  # fmt: skip
+    "transactions_root",
+    "verify_account_proof",
+    "verify_account_storage",
+    "verify_chain",
+    "verify_storage_proof",
+    "withdrawals_root",
+]

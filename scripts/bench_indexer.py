@@ -4,7 +4,7 @@
   (b) raw batched fetch: the indexer's batches and concurrency, bytes only (no JSON decode,
       no validation, no storing) -- the ceiling the node and transport allow
   (c) the indexer: fetch, re-encode, validate with ethcore, write DuckDB through Arrow
-      (the native path: native/risc0-py/src/ingest.rs validates and builds the columns)
+      (the native path: native/risc0-py/src/ingest/ validates and builds the columns)
 
 (b) and (c) alternate --repeat times and the best run of each counts: the machine is
 shared, and background load must not land on one side only.

@@ -9,9 +9,10 @@ import random
 
 import pytest
 
-from support import mainnet
 from coprocessor import ethcore
 from coprocessor.errors import EthDataError, InvalidArgument
+
+from support import mainnet
 
 HEADERS = mainnet.files("headers_rlp")
 BLOCKS = mainnet.files("block_rlp")
@@ -62,8 +63,10 @@ def test_header_with_an_extra_field_is_rejected():
 
 
 def test_header_chain_links_to_anchor():
-    chain = [mainnet.load(mainnet.FIXTURES / "headers_rlp" / f"{n}.json")
-             for n in range(1000001, 1000011)]  # fmt: skip
+    chain = [
+        mainnet.load(mainnet.FIXTURES / "headers_rlp" / f"{n}.json")
+        for n in range(1000001, 1000011)
+    ]
     headers = [mainnet.hexbytes(h["rlp"]) for h in chain]
     anchor = mainnet.hexbytes(chain[-1]["hash"])
     assert ethcore.verify_chain(headers, anchor) == (1000001, 1000010)
@@ -155,7 +158,7 @@ def test_rpc_receipts_root(path):
 
 def test_bloom_absence():
     fixture = mainnet.load(mainnet.FIXTURES / "receipts" / "21925176.json")
-    log = next(l for r in fixture["receipts"] for l in r["logs"] if l["topics"])
+    log = next(x for r in fixture["receipts"] for x in r["logs"] if x["topics"])
     bloom = mainnet.hexbytes(next(r["logsBloom"] for r in fixture["receipts"] if log in r["logs"]))
     address, topic = mainnet.hexbytes(log["address"]), mainnet.hexbytes(log["topics"][0])
     assert not ethcore.bloom_proves_absent(bloom, address, topic)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from coprocessor import errors
+from coprocessor import errors, zkvm
 from coprocessor.zkvm import (
     Program,
     Receipt,
@@ -75,7 +75,9 @@ def test_malformed_elf_raises():
         Program.from_elf(b"\x7fELF not really")
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(position=st.integers(min_value=0), value=st.integers(min_value=0, max_value=255))
 def test_mutated_program_never_crashes(echo, position, value):
     blob = bytearray(echo.blob)
@@ -158,8 +160,14 @@ def test_bad_arguments_raise_invalid_argument(echo, call):
 
 
 def test_every_error_is_a_coprocessor_error():
-    for cls in (errors.ProgramError, errors.ExecutionError, errors.ProvingError,
-                errors.VerificationError, errors.ReceiptFormatError, errors.InvalidArgument):
+    for cls in (
+        errors.ProgramError,
+        errors.ExecutionError,
+        errors.ProvingError,
+        errors.VerificationError,
+        errors.ReceiptFormatError,
+        errors.InvalidArgument,
+    ):
         assert issubclass(cls, errors.CoprocessorError)
 
 
@@ -203,6 +211,53 @@ def test_keccak_po2_grows_with_the_permutations():
         assert po2 == 17 or n * 5 // 4 <= (1 << po2) // 200
 
 
+def test_public_surface_is_pinned():
+    """What `coprocessor.zkvm` offers is decided here, not by whatever it happens to import."""
+    assert zkvm.__all__ == [
+        "DEFAULT_KECCAK_PO2",
+        "DEFAULT_PROVE_SEGMENT_PO2",
+        "IMAGE_IDS_FILE",
+        "MAX_KECCAK_PO2",
+        "MAX_SEGMENT_PO2",
+        "MIN_KECCAK_PO2",
+        "MIN_SEGMENT_PO2",
+        "Execution",
+        "ProofStats",
+        "Program",
+        "Receipt",
+        "ReceiptKind",
+        "execute",
+        "guest_dir",
+        "image_id_of",
+        "keccak_po2_for",
+        "prove",
+        "recorded_image_ids",
+        "verify",
+    ]
+    assert all(hasattr(zkvm, name) for name in zkvm.__all__)
+    defined_here = {
+        name
+        for name, value in vars(zkvm).items()
+        if not name.startswith("_") and getattr(value, "__module__", None) == zkvm.__name__
+    }
+    assert defined_here <= set(zkvm.__all__)
+
+
+def test_argument_ranges_are_risc_zeros(echo):
+    """The bounds zkvm checks are RISC Zero's: one past either end is refused before any native
+    call; inside them the zkVM takes the value (13, its minimum, is too small for echo)."""
+    for po2 in (zkvm.MIN_SEGMENT_PO2 - 1, zkvm.MAX_SEGMENT_PO2 + 1):
+        with pytest.raises(errors.InvalidArgument, match="segment_po2"):
+            execute(echo, b"", segment_po2=po2)
+    for po2 in (zkvm.MIN_SEGMENT_PO2 + 1, zkvm.MAX_SEGMENT_PO2):
+        assert execute(echo, b"x", segment_po2=po2).journal == echo_journal(b"x")
+    for po2 in (zkvm.MIN_KECCAK_PO2 - 1, zkvm.MAX_KECCAK_PO2 + 1):
+        with pytest.raises(errors.InvalidArgument, match="keccak_po2"):
+            prove(echo, b"x", dev=True, keccak_po2=po2)
+    for po2 in (zkvm.MIN_KECCAK_PO2, zkvm.MAX_KECCAK_PO2):
+        assert prove(echo, b"x", dev=True, keccak_po2=po2).journal == echo_journal(b"x")
+
+
 def test_huge_declared_segment_is_refused_quickly(echo):
     # A corrupt p_memsz (here 2.5 GiB) used to make loading fill the whole range word by word
     # (minutes, gigabytes); it is refused up front.
@@ -210,7 +265,7 @@ def test_huge_declared_segment_is_refused_quickly(echo):
 
     blob = bytearray(echo.blob)
     elf = blob.find(b"\x7fELF")
-    phoff, = struct.unpack_from("<I", blob, elf + 28)
+    (phoff,) = struct.unpack_from("<I", blob, elf + 28)
     phentsize, phnum = struct.unpack_from("<HH", blob, elf + 42)
     for i in range(phnum):
         ph = elf + phoff + i * phentsize

@@ -36,14 +36,14 @@ pub fn run(command: &[u8]) -> Result<Vec<u8>> {
         OP_STATE_POINTS => {
             let plan = Plan::decode(arg)?;
             let mut items = Vec::new();
-            for p in query_core::scan::state_points(&plan)? {
+            for point in query_core::scan::state_points(&plan)? {
                 let mut slots = Vec::new();
-                for s in &p.slots {
-                    rlp::encode_bytes(&mut slots, s);
+                for slot in &point.slots {
+                    rlp::encode_bytes(&mut slots, slot);
                 }
                 let mut item = Vec::new();
-                rlp::encode_u64(&mut item, p.block);
-                rlp::encode_bytes(&mut item, &p.address);
+                rlp::encode_u64(&mut item, point.block);
+                rlp::encode_bytes(&mut item, &point.address);
                 rlp::encode_list_payload(&mut item, &slots);
                 rlp::encode_list_payload(&mut items, &item);
             }
@@ -87,7 +87,9 @@ fn evaluate(arg: &[u8]) -> Result<Vec<u8>> {
         }
         let fits = row.len() == kinds.len()
             && row.iter().zip(&kinds).all(|(v, k)| match (v, k) {
-                (Value::Null, _) | (Value::Uint(_), Kind::Uint) | (Value::Bool(_), Kind::Bool) => true,
+                (Value::Null, _) | (Value::Uint(_), Kind::Uint) | (Value::Bool(_), Kind::Bool) => {
+                    true
+                }
                 (Value::Bytes(b), Kind::Bytes(n)) => n.is_none_or(|n| n == b.len()),
                 _ => false,
             });

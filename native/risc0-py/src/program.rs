@@ -1,0 +1,98 @@
+//! Checks and conversions the zkVM exports share: a program binary's image ID
+//! (refusing malformed or absurdly large images up front), receipt decoding,
+//! the executor environment and the guest's exit code.
+
+use anyhow::{anyhow, Context, Result};
+use risc0_zkvm::sha::Digest;
+use risc0_zkvm::{ExecutorEnv, ExitCode, Receipt};
+
+use crate::status::{fail, Outcome, WithCode};
+use crate::status::{R0_ERR_ARGUMENT, R0_ERR_EXECUTION, R0_ERR_PROGRAM, R0_ERR_RECEIPT_FORMAT};
+
+/// Largest memory image a program may declare (sum of its ELFs' PT_LOAD
+/// sizes). risc0-binfmt accepts segments up to the 3 GiB address space and
+/// fills them word by word, so a corrupt size field would otherwise take
+/// minutes and gigabytes before failing; our guests need well under 8 MiB.
+const MAX_IMAGE_BYTES: u64 = 256 << 20;
+
+/// The memory an ELF declares: the sum of its PT_LOAD segments' sizes.
+fn declared_memory(elf_bytes: &[u8]) -> Result<u64> {
+    use elf::{endian::LittleEndian, ElfBytes};
+    let elf = ElfBytes::<LittleEndian>::minimal_parse(elf_bytes)
+        .map_err(|e| anyhow!("ELF parse error: {e}"))?;
+    let segments = elf
+        .segments()
+        .ok_or_else(|| anyhow!("ELF has no segment table"))?;
+    Ok(segments
+        .iter()
+        .filter(|segment| segment.p_type == elf::abi::PT_LOAD)
+        .map(|segment| segment.p_memsz)
+        .fold(0u64, u64::saturating_add))
+}
+
+/// The image ID of a program binary, after checking it decodes and declares a
+/// sane amount of memory.
+pub fn image_id_of(blob: &[u8]) -> Outcome<Digest> {
+    if blob.is_empty() {
+        return fail(R0_ERR_PROGRAM, "program binary is empty");
+    }
+    let binary = risc0_binfmt::ProgramBinary::decode(blob)
+        .context("malformed program binary")
+        .code(R0_ERR_PROGRAM)?;
+    let declared = declared_memory(binary.user_elf)
+        .and_then(|user| Ok(user.saturating_add(declared_memory(binary.kernel_elf)?)))
+        .context("malformed program binary")
+        .code(R0_ERR_PROGRAM)?;
+    if declared > MAX_IMAGE_BYTES {
+        return fail(
+            R0_ERR_PROGRAM,
+            format!(
+                "malformed program binary: its segments declare {declared} bytes of memory \
+                 (more than {MAX_IMAGE_BYTES})"
+            ),
+        );
+    }
+    risc0_binfmt::compute_image_id(blob)
+        .context("malformed program binary")
+        .code(R0_ERR_PROGRAM)
+}
+
+/// A bincode-encoded receipt, decoded with a size limit (no verification).
+pub fn decode_receipt(bytes: &[u8]) -> Outcome<Receipt> {
+    use bincode::Options;
+    bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .with_limit(bytes.len() as u64)
+        .deserialize::<Receipt>(bytes)
+        .map_err(|e| anyhow!("cannot decode receipt: {e}"))
+        .code(R0_ERR_RECEIPT_FORMAT)
+}
+
+/// The executor environment of one run; a zero option keeps RISC Zero's default.
+pub fn build_env(
+    input: &[u8],
+    segment_po2: u32,
+    max_cycles: u64,
+    keccak_po2: u32,
+) -> Outcome<ExecutorEnv<'_>> {
+    let mut builder = ExecutorEnv::builder();
+    builder.stdin(input);
+    if keccak_po2 != 0 {
+        builder.keccak_max_po2(keccak_po2).code(R0_ERR_ARGUMENT)?;
+    }
+    if max_cycles != 0 {
+        builder.session_limit(Some(max_cycles));
+    }
+    if segment_po2 != 0 {
+        builder.segment_limit_po2(segment_po2);
+    }
+    builder.build().code(R0_ERR_ARGUMENT)
+}
+
+/// Only a clean halt with exit code 0 counts as success.
+pub fn check_exit(exit: ExitCode) -> Outcome<()> {
+    match exit {
+        ExitCode::Halted(0) => Ok(()),
+        other => fail(R0_ERR_EXECUTION, format!("guest exited with {other:?}")),
+    }
+}
