@@ -145,3 +145,77 @@ class PlanRejectedError(CoprocessorError):
 class ResultMismatchError(InternalError):
     """bug: the proven journal differs from the compiler's expected result (DuckDB's answer),
     or from the plan it was compiled for. Neither answer is returned."""
+
+
+# --- relayer --------------------------------------------------------------------------------------
+
+
+class RelayerError(CoprocessorError):
+    """On-chain delivery failed (`coprocessor.relayer`): node, outbox or configuration."""
+
+
+class OutboxError(RelayerError):
+    """The relayer's SQLite outbox cannot be used (locked by another relayer, corrupt)."""
+
+
+class ProverUnavailableError(RelayerError):
+    """The relayer has no prover able to answer a request (see coprocessor.relayer.prover)."""
+
+
+class ProofCheckError(RelayerError):
+    """A proof does not answer the request it was made for (journal or seal); nothing is sent."""
+
+
+class MockSealRefusedError(ProofCheckError):
+    """A mock seal (0xFFFFFFFF ‖ claim digest) toward a contract whose verifier is not the mock."""
+
+
+class DeployError(RelayerError):
+    """Deploying the coprocessor's contracts failed (a reverted or missing deployment)."""
+
+
+# --- proving queue and gRPC service ---------------------------------------------------------------
+
+
+class QueueError(CoprocessorError):
+    """The proving queue's SQLite database cannot be used (`coprocessor.queue`)."""
+
+
+class QueueFullError(QueueError):
+    """The proving queue holds as many pending jobs as it accepts; retry later."""
+
+
+class JobNotFoundError(CoprocessorError):
+    """No job has this id."""
+
+
+class RequestConflictError(CoprocessorError):
+    """A request id already names a job submitted with a different request."""
+
+
+class JobNotDoneError(CoprocessorError):
+    """A job's result or receipt was asked for before the job was done."""
+
+
+class JobFailedError(CoprocessorError):
+    """A job ended failed or cancelled: `kind` is the error class it failed with (if any)."""
+
+    def __init__(self, message: str, *, job_id: str = "", kind: str = ""):
+        super().__init__(message)
+        self.job_id, self.kind = job_id, kind
+
+
+class ServiceError(CoprocessorError):
+    """A call to the coprocessor's gRPC service failed (`coprocessor.sdk.Client`)."""
+
+
+class ServiceUnavailableError(ServiceError):
+    """The service cannot be reached or is shutting down (retried for idempotent calls)."""
+
+
+class AuthenticationError(ServiceError):
+    """The service refused the call's credentials (a missing or wrong bearer token)."""
+
+
+class DeadlineExceededError(ServiceError):
+    """A call to the service did not finish within its deadline."""
