@@ -151,7 +151,7 @@ def _mainnet_receipts(guest) -> tuple[str, str]:
     def run(sql, items):
         q = compile(sql)
         w = W.Witness(n, keccak(header), [header], items, [])
-        ex = execute(guest, rlp_encode([1, q.plan_bytes, w.encode()]))
+        ex = execute(guest, rlp_encode([1, q.plan_bytes, w.encode(), q.params_bytes]))
         return ex.user_cycles, decode_journal(ex.journal, q.plan.output_types).rows
 
     base, _ = run(f"SELECT COUNT(*) FROM blocks WHERE block_number = {n}", [])
@@ -292,7 +292,7 @@ def bench_query(skip_prove: bool = False) -> None:
                 compile_s = time.perf_counter() - t0
                 w0 = time.perf_counter()  # the witness part of compile, measured again on its own
                 kind = q.source.kind
-                points = (native.state_points(q.plan_bytes, storage=kind == S.SRC_STORAGE)
+                points = (native.state_points(q.plan.encode(), storage=kind == S.SRC_STORAGE)
                           if kind in S.STATE_SOURCES else [])  # fmt: skip
                 W.build(store, q.plan, q.source, q.anchor, points).encode()
                 witness_s = time.perf_counter() - w0

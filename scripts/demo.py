@@ -124,6 +124,7 @@ def main() -> None:
             t.add_row("answer (code_hash)", hx(j.rows[0][0]))
             t.add_row("node's answer", hx(node_code_hash()[0][0]))
             t.add_row("queryHash", hx(res.query_hash))
+            t.add_row("params", f"({', '.join(res.param_types)}) {hx(res.params)}")
             t.add_row("anchor", f"block {res.anchor_number} {short(res.anchor_hash)}")
             t.add_row("image ID (query guest)", hx(res.image_id))
             t.add_row("cycles (total / user)", f"{res.cycles:,} / {res.user_cycles:,}")

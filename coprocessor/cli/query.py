@@ -74,6 +74,45 @@ def _params(pairs: list[str]) -> dict:
     return out
 
 
+def _print_explain(compiled, json_out: bool) -> None:
+    text = compiled.explain()
+    if json_out:
+        out.print_json(
+            json.dumps({"query_hash": "0x" + compiled.query_hash.hex(), "explain": text})
+        )
+    else:
+        out.print(text, markup=False, highlight=False)
+
+
+def _print_plan(sql: str, params: dict, views, at_block: int | None, json_out: bool) -> None:
+    """The template a contract pins: its queryHash, its bytes (a request carries them) and the
+    ABI types of its parameters (the journal's `params` is abi.encode of values of those types,
+    in this order); with the given values, their encoding."""
+    from coprocessor.compiler import compile as compile_sql
+
+    compiled = compile_sql(sql, params=params, views=views, at_block=at_block)
+    prep = compiled.prepared
+    names = list(prep.param_names) if prep is not None else []
+    prepared = bool(prep is not None and prep.prepared)
+    params_out = [{"name": n, "type": t} for n, t in zip(names, compiled.param_types)]
+    query_hash, plan_hex = "0x" + compiled.query_hash.hex(), "0x" + compiled.plan_bytes.hex()
+    params_abi = "0x" + compiled.params_bytes.hex()
+    if json_out:
+        doc = {"query_hash": query_hash, "plan": plan_hex, "params": params_out}
+        doc |= {"param_types": compiled.param_types, "params_abi": params_abi}
+        out.print_json(json.dumps({**doc, "prepared": prepared}))
+        return
+    t = Table(show_header=False, box=None)
+    t.add_column(style="bold")
+    t.add_column(overflow="fold")
+    t.add_row("queryHash", query_hash)
+    signature = ", ".join(f"{p['type']} {p['name']}" for p in params_out)
+    t.add_row("params", f"({signature})" if prepared else "none (values inlined)")
+    t.add_row("params (these values)", params_abi)
+    t.add_row("plan", plan_hex)
+    out.print(t)
+
+
 def query(
     sql: Annotated[
         str | None, typer.Argument(help="the SQL (or use --name for a catalogue query)")
@@ -87,6 +126,14 @@ def query(
     ] = None,
     explain: Annotated[
         bool, typer.Option("--explain", help="print the compiled plan; do not prove")
+    ] = False,
+    plan: Annotated[
+        bool,
+        typer.Option(
+            "--plan",
+            help="print the plan template to pin on chain (queryHash, plan bytes, parameter "
+            "types); needs no index",
+        ),
     ] = False,
     dev: Annotated[
         bool, typer.Option("--dev", help="executor + fake receipt (fast, proves nothing)")
@@ -108,22 +155,17 @@ def query(
     from coprocessor.sdk import Coprocessor
 
     try:
-        params = _params(param)
+        params = _catalogue_params(name, _params(param))
         sql, views = _question(sql, name)
         if sql is None:
             raise InvalidArgument("no SQL: pass it as the argument or use --name")
+        if plan:
+            _print_plan(sql, params, views, at_block, json_out)
+            return
         with Coprocessor(db, rpc=rpc) as cp:
             compiled = cp.compile(sql, params=params, at_block=at_block, views=views)
             if explain:
-                text = compiled.explain()
-                if json_out:
-                    out.print_json(
-                        json.dumps(
-                            {"query_hash": "0x" + compiled.query_hash.hex(), "explain": text}
-                        )
-                    )
-                else:
-                    out.print(text, markup=False, highlight=False)
+                _print_explain(compiled, json_out)
                 return
             if not json_out:
                 with err.status(
@@ -180,7 +222,7 @@ def verify(
         res = QueryResult.load(receipt)
         v = res.verify(
             sql=question,
-            params=_params(param),
+            params=_catalogue_params(name, _params(param)),
             views=views,
             trusted_rpc=rpc,
             anchor_hash=anchor_hash,
@@ -223,8 +265,16 @@ def verify(
         out.print(("[green]" if "NOT" not in note else "[yellow]") + note + "[/]", highlight=False)
 
 
+def _catalogue_params(name: str | None, params: dict) -> dict:
+    """The --param values of a catalogue query read by its declared types."""
+    from coprocessor.compiler import catalogue
+
+    query = catalogue().get(name) if name is not None else None
+    return query.typed_params(params) if query is not None else params
+
+
 def _question(sql: str | None, name: str | None) -> tuple[str | None, dict | None]:
-    """(SQL, views) of --sql or --name (a catalogue query)."""
+    """(SQL, views) of --sql or --name (a catalogue query; see `_catalogue_params`)."""
     if name is None:
         return sql, None
     from coprocessor.compiler import catalogue

@@ -3,10 +3,13 @@
     from coprocessor.compiler import compile
     q = compile(sql, params={"token": addr}, store=store, fetch_state=indexer.fetch_state)
     q.plan, q.plan_bytes, q.query_hash, q.witness, q.witness_bytes, q.expected, q.explain()
+    q.plan_bytes            # the plan template (parameters unresolved); query_hash = its keccak
+    q.params_bytes, q.param_types   # abi.encode of the values, and their ABI types
 
 The dialect and the plan encoding are specified in coprocessor/compiler/PLAN.md. Modules:
 
 - `pipeline`: `compile` and `CompiledQuery` (the steps below, in order)
+- `prepared`: the plan template and its parameter values (prepared queries)
 - `lower`: SQL → plan, clause by clause, with `sql_text` (parsing, error positions),
   `constants`, `expressions`, `aggregates` and `scan_scope` (block range, state domains,
   bloom keys); `schema` (tables and event views) and `plan` (the plan and its encoding)

@@ -26,6 +26,17 @@ def explain_text(compiled: CompiledQuery) -> str:
     return "\n".join(lines)
 
 
+def _params_text(compiled: CompiledQuery) -> str:
+    """The template's parameters with their types and values, or why there are none."""
+    prep = compiled.prepared
+    if prep is None or not prep.param_names:
+        return "none (values inlined)" if prep is not None and prep.inlined else "none"
+    return ", ".join(
+        f":{n} {t} = {_value_text(v)}"
+        for n, t, v in zip(prep.param_names, prep.abi_types, prep.param_values)
+    )
+
+
 def _plan_lines(compiled: CompiledQuery) -> list[str]:
     p = compiled.plan
     cols = [c.name for c in compiled.source.columns]
@@ -35,6 +46,7 @@ def _plan_lines(compiled: CompiledQuery) -> list[str]:
 
     lines = [
         f"queryHash 0x{compiled.query_hash.hex()}  ({len(compiled.plan_bytes)} plan bytes)",
+        f"params    {_params_text(compiled)}",
         f"source    {compiled.source.name} (kind {p.source[0]})",
         f"blocks    {p.first_block}..{p.last_block}, anchor {compiled.anchor}",
     ]

@@ -9,6 +9,7 @@ from sqlglot import exp
 from coprocessor.compiler import plan, schema
 from coprocessor.compiler.constants import constant_expr, constant_value, fold
 from coprocessor.compiler.sql_text import SqlText
+from coprocessor.errors import InternalError
 
 COMPARISONS = {
     exp.EQ: plan.EQ,
@@ -48,14 +49,45 @@ class ExpressionLowerer:
     collected in `aggregates` (a plan's `AGG i` is `aggregates[i]`), and `groups` holds the
     GROUP BY keys (`GROUP i`)."""
 
-    def __init__(self, text: SqlText, source: schema.Source, table_names: set[str], params: dict):
+    def __init__(
+        self,
+        text: SqlText,
+        source: schema.Source,
+        table_names: set[str],
+        params: dict,
+        declared: dict[str, tuple[int, int]] | None = None,
+    ):
+        """`declared` (templates only): parameter name -> (index, type); such parameters lower
+        to `(PARAM, i)` instead of their values."""
         self.text, self.source, self.table_names, self.params = text, source, table_names, params
+        self.declared = declared
         self.aggregates: list[tuple[int, tuple | None]] = []
         self.groups: list[tuple] = []
 
     def constant(self, node) -> tuple | None:
-        """(value, type) of a constant node, None for anything else."""
+        """(value, type) of a constant node, None for anything else (a declared parameter too:
+        see `param`)."""
+        if self.param(node) is not None:
+            return None
         return constant_value(node, self.text, self.params)
+
+    def params_value(self, name: str):
+        """The value given for parameter :name, as the plan holds it (int, bytes or bool)."""
+        c = constant_value(exp.Placeholder(this=name), self.text, self.params)
+        if c is None:
+            raise InternalError(f"parameter :{name} has no constant value")
+        return c[0]
+
+    def param(self, node) -> tuple | None:
+        """((PARAM, i), type) of a declared parameter of a template, None for anything else."""
+        while isinstance(node, exp.Paren):
+            node = node.this
+        if self.declared is None or not isinstance(node, exp.Placeholder):
+            return None
+        if node.name not in self.declared:
+            return None
+        i, t = self.declared[node.name]
+        return (plan.PARAM, i), t
 
     def column(self, node: exp.Column) -> tuple:
         if node.table and node.table.lower() not in self.table_names:
@@ -74,6 +106,9 @@ class ExpressionLowerer:
 
     def expr(self, node, *, agg_ok: bool = False) -> tuple:
         """(plan expression, type) of `node`; aggregates are allowed only with `agg_ok`."""
+        p = self.param(node)
+        if p is not None:
+            return p
         c = self.constant(node)
         if c is not None:
             return constant_expr(*c), c[1]
@@ -246,9 +281,10 @@ class ExpressionLowerer:
                 "mapping_slot(base_slot, key[, key2]) takes 2 or 3 arguments",
                 keyword=node.name,
             )
-        vals = []
+        vals, exprs = [], []
         for a in args:
-            c = self.constant(a)
+            p = self.param(a)
+            c = constant_value(a, self.text, self.params)
             if c is None or c[1] == schema.BOOL:
                 raise self.text.error(
                     a, "mapping_slot arguments must be integer or bytes constants"
@@ -256,6 +292,9 @@ class ExpressionLowerer:
             if c[1] != schema.UINT and len(c[0]) > 32:
                 raise self.text.error(a, "a mapping key longer than 32 bytes is not supported")
             vals.append(c[0])
+            exprs.append(p[0] if p is not None else constant_expr(c[0], c[1]))
+        if any(e[0] == plan.PARAM for e in exprs):  # a template: the guest folds it when bound
+            return (plan.MAPPING_SLOT, tuple(exprs)), schema.BYTES32
         return (plan.BYTES_C, schema.mapping_slot(vals[0], *vals[1:])), schema.BYTES32
 
     def aggregate(self, node) -> tuple:

@@ -1,8 +1,9 @@
-"""The query guest's input and journal (PLAN.md "Journal").
+"""The query guest's input and journal (PLAN.md "Journal", version 2).
 
-data = guest_input(compiled, chain_id)          # rlp([chain_id, plan_bytes, witness_bytes])
+data = guest_input(compiled, chain_id)    # rlp([chain_id, plan_template, witness, params])
 j = decode_journal(execution.journal, compiled.plan.output_types)
-j.query_hash, j.rows                            # rows as in compiled.expected (NULL = None)
+j.query_hash, j.params, j.rows            # rows as in compiled.expected (NULL = None)
+decode_params(j.params, ["address", "uint256"])   # the parameter values
 """
 
 from __future__ import annotations
@@ -16,8 +17,18 @@ from eth_abi.exceptions import DecodingError
 from coprocessor.compiler import schema
 from coprocessor.errors import CompileError, ReceiptFormatError
 
-JOURNAL_VERSION = 1
-JOURNAL_TYPES = ["uint8", "uint64", "bytes32", "uint64", "bytes32", "uint64", "uint64", "bytes"]
+JOURNAL_VERSION = 2
+JOURNAL_TYPES = [
+    "uint8",
+    "uint64",
+    "bytes32",
+    "uint64",
+    "bytes32",
+    "uint64",
+    "uint64",
+    "bytes",
+    "bytes",
+]
 ABI_TYPES = {
     schema.UINT: "uint256",
     schema.ADDRESS: "address",
@@ -36,15 +47,18 @@ class Journal:
     anchor_hash: bytes
     first_block: int
     last_block: int
+    params: bytes  # abi.encode(parameter values) in declaration order; b"" without parameters
     result: bytes  # abi.encode(Row[]), Row = (uint256 nulls, column values...)
     rows: list[tuple] | None  # decoded rows (None when output types were not given)
 
 
 def guest_input(compiled, chain_id: int) -> bytes:
-    """The query guest's stdin: rlp([chain_id, plan_bytes, witness_bytes])."""
+    """The query guest's stdin: rlp([chain_id, plan_template, witness, params])."""
     if compiled.witness_bytes is None:
         raise CompileError("the query was compiled without a witness (pass store=...)")
-    return rlp.encode([chain_id, compiled.plan_bytes, compiled.witness_bytes])
+    return rlp.encode(
+        [chain_id, compiled.plan_bytes, compiled.witness_bytes, compiled.params_bytes]
+    )
 
 
 def row_abi_type(output_types) -> str:
@@ -75,8 +89,20 @@ def decode_rows(result: bytes, output_types) -> list[tuple]:
     return out
 
 
+def decode_params(params: bytes, abi_types: list[str]) -> tuple:
+    """The parameter values of a journal's `params` (addresses as 20 bytes)."""
+    if not abi_types:
+        if params:
+            raise ReceiptFormatError("parameter values given to a query without parameters")
+        return ()
+    values = abi_decode_checked(list(abi_types), params)
+    return tuple(bytes.fromhex(v[2:]) if t == "address" else v for t, v in zip(abi_types, values))
+
+
 def decode_journal(data: bytes, output_types=None) -> Journal:
-    """Decodes the journal; with the plan's `output_types`, also the result rows."""
-    v, chain_id, qh, an, ah, first, last, result = abi_decode_checked(JOURNAL_TYPES, data)
+    """Decodes a version-2 journal; with the plan's `output_types`, also the result rows."""
+    v, chain_id, qh, an, ah, first, last, params, result = abi_decode_checked(JOURNAL_TYPES, data)
+    if v != JOURNAL_VERSION:
+        raise ReceiptFormatError(f"journal version {v}, expected {JOURNAL_VERSION}")
     rows = decode_rows(result, output_types) if output_types is not None else None
-    return Journal(v, chain_id, qh, an, ah, first, last, result, rows)
+    return Journal(v, chain_id, qh, an, ah, first, last, params, result, rows)

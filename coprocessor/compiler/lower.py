@@ -15,10 +15,11 @@ from sqlglot import exp
 
 from coprocessor.compiler import plan, schema
 from coprocessor.compiler.aggregates import is_aggregated, lower_group_by, lower_output
+from coprocessor.compiler.constants import constant_value
 from coprocessor.compiler.expressions import ExpressionLowerer
 from coprocessor.compiler.scan_scope import and_all, block_range, conjuncts, scan_source
 from coprocessor.compiler.sql_text import READ, SqlText, identifier_name
-from coprocessor.errors import CompileError
+from coprocessor.errors import CompileError, InternalError
 
 # SELECT clauses outside the dialect: (sqlglot's argument name, the reason)
 _UNSUPPORTED_CLAUSES = (
@@ -38,6 +39,7 @@ class Lowered:
     source: schema.Source
     column_names: list[str]
     sql: str
+    param_names: tuple[str, ...] = ()  # a template's parameters, in declaration order
 
 
 def lower(
@@ -46,11 +48,14 @@ def lower(
     params: dict | None = None,
     views: dict[str, str] | None = None,
     anchor: int | None = None,
+    template: bool = False,
 ) -> Lowered:
     """The plan of `sql` (`views`: event views {name: "Event(type indexed name, ...)"}; a
-    range ending after `anchor` is refused)."""
+    range ending after `anchor` is refused). With `template`, the plan template: parameters
+    stay `(PARAM, i)` in declaration order (first appearance in the text), typed by their
+    values; without, their values are written in as constants."""
     try:
-        return _lower(sql, params=params or {}, views=views, anchor=anchor)
+        return _lower(sql, params=params or {}, views=views, anchor=anchor, template=template)
     except (
         RecursionError
     ):  # parsing and lowering recurse: ((((...)))), NOT NOT ..., a + a + ... + a
@@ -60,19 +65,24 @@ def lower(
         ) from None
 
 
-def _lower(sql: str, *, params: dict, views: dict[str, str] | None, anchor: int | None) -> Lowered:
+def _lower(
+    sql: str, *, params: dict, views: dict[str, str] | None, anchor: int | None, template: bool
+) -> Lowered:
     text = SqlText(sql)
+    _check_nesting(text)
     tree = _plain_select(text.parse(), text)
     source, table = _from(tree, text, views)
     names = {table.name.lower()} | ({table.alias.lower()} if table.alias else set())
-    low = ExpressionLowerer(text, source, names, params)
-    first, last, conj = _where(tree, low, anchor, table)
+    declared = _declared_params(text, tree, params) if template else None
+    low = ExpressionLowerer(text, source, names, params, declared)
+    bounds, conj = _where(tree, low, anchor, table)
+    (first, last), bound_params = _block_values(bounds, low), _bound_params(bounds)
     lower_group_by(low, tree.args.get("group"))
     aggregated = is_aggregated(tree)
     outputs, out_types, out_names = _select(tree, low, aggregated)
     order_by = _order_by(tree, low, aggregated, outputs, out_names)
     limit = _limit(tree, low)
-    src, state_filter, bloom = scan_source(source, conj, text, table.this)
+    src, state_filter, bloom = scan_source(source, conj, text, table.this, template)
     query_plan = plan.QueryPlan(
         source=src,
         first_block=first,
@@ -86,8 +96,46 @@ def _lower(sql: str, *, params: dict, views: dict[str, str] | None, anchor: int 
         order_by=tuple(order_by),
         limit=limit,
         output_types=tuple(out_types),
+        param_types=tuple(t for _, t in (declared or {}).values()),
+        bound_params=bound_params,
     )
-    return Lowered(query_plan, source, out_names, sql)
+    return Lowered(query_plan, source, out_names, sql, tuple(declared or ()))
+
+
+def _declared_params(text: SqlText, tree: exp.Select, params: dict) -> dict[str, tuple[int, int]]:
+    """name -> (index, type) of the query's parameters, in order of first appearance, typed
+    by the values given (an integer uint256, 20 bytes address, 32 bytes bytes32, other bytes
+    bytes, a bool bool)."""
+    used = {p.name for p in tree.find_all(exp.Placeholder)}
+    order: list[str] = []
+    for colon, token in zip(text.tokens, text.tokens[1:]):
+        if colon.text == ":" and token.text in used and token.text not in order:
+            order.append(token.text)
+    out: dict[str, tuple[int, int]] = {}
+    for name in order:
+        if name not in params:
+            raise CompileError(f"parameter :{name} has no value", token=":" + name)
+        value = constant_value(exp.Placeholder(this=name), text, params)
+        if value is None:
+            raise InternalError(f"parameter :{name} has no constant value")
+        out[name] = (len(out), value[1])
+    return out
+
+
+MAX_PAREN_DEPTH = 256  # as deep as a plan's expressions may nest (query-core check.rs)
+
+
+def _check_nesting(text: SqlText) -> None:
+    """Parentheses nested deeper than MAX_PAREN_DEPTH are refused before parsing, whatever the
+    interpreter's recursion limit (a library may raise it: web3 sets 100000)."""
+    depth = 0
+    for tok in text.tokens:
+        depth += {"(": 1, ")": -1}.get(tok.text, 0)
+        if depth > MAX_PAREN_DEPTH:
+            line, column = text.position(tok.start)
+            raise CompileError(
+                "the query is nested too deeply", token="(", line=line, column=column
+            )
 
 
 def _plain_select(tree: exp.Expression, text: SqlText) -> exp.Select:
@@ -141,10 +189,24 @@ def _from(
     )
 
 
+def _bound_params(bounds: tuple) -> tuple[int | None, int | None]:
+    """The parameter index of each block bound of a template (None: a number)."""
+    first, last = (b[1] if isinstance(b, tuple) else None for b in bounds)
+    return first, last
+
+
+def _block_values(bounds: tuple, low: ExpressionLowerer) -> tuple[int, int]:
+    """The block numbers of the bounds (a parameter's value for a `(PARAM, i)` bound)."""
+    names = {i: name for name, (i, _) in (low.declared or {}).items()}
+    first, last = (b if not isinstance(b, tuple) else low.params_value(names[b[1]]) for b in bounds)
+    return first, last
+
+
 def _where(
     tree: exp.Select, low: ExpressionLowerer, anchor: int | None, table: exp.Table
-) -> tuple[int, int, list[tuple]]:
-    """(first block, last block, the other conjuncts lowered) of WHERE."""
+) -> tuple[tuple, list[tuple]]:
+    """((first block, last block), the other conjuncts lowered) of WHERE; a bound may be
+    `(PARAM, i)` in a template."""
     text = low.text
     where = tree.args.get("where")
     if where is None:
@@ -169,9 +231,10 @@ def _where(
             keyword="WHERE",
         )
     first, last = rng
-    if first > last:
+    bounds_known = isinstance(first, int) and isinstance(last, int)  # a template: when bound
+    if bounds_known and first > last:
         raise text.error(where, f"empty block range {first}..{last}", keyword="BETWEEN")
-    if anchor is not None and last > anchor:
+    if anchor is not None and isinstance(last, int) and last > anchor:
         raise text.error(
             where,
             f"the block range ends at {last}, after the anchor block {anchor}",
@@ -183,7 +246,7 @@ def _where(
         if t != schema.BOOL:
             raise text.error(c, "a WHERE condition must be boolean")
         lowered.append(e)
-    return first, last, lowered
+    return (first, last), lowered
 
 
 def _select(

@@ -12,7 +12,7 @@ from coprocessor import ffi
 from coprocessor.compiler.journal import decode_rows
 from coprocessor.errors import CompileError, EthDataError, PlanRejectedError
 
-OP_RUN, OP_CHECK, OP_STATE_POINTS, OP_EVALUATE = 1, 2, 3, 4
+OP_RUN, OP_CHECK, OP_STATE_POINTS, OP_EVALUATE, OP_CHECK_BOUND = 1, 2, 3, 4, 5
 # how `evaluate` passes a source row's value: NULL is [], the others [tag, value]
 VALUE_UINT, VALUE_BYTES, VALUE_BOOL = 1, 2, 3
 
@@ -23,10 +23,16 @@ def run(guest_input: bytes) -> bytes:
     return ffi.run_query(rlp.encode([OP_RUN, guest_input]))
 
 
-def check_plan(plan_bytes: bytes) -> None:
-    """Raises CompileError when the query guest would reject the plan."""
+def check_plan(plan_bytes: bytes, params: bytes | None = None) -> None:
+    """Raises CompileError when the query guest would reject the plan (with `params`: the
+    template `plan_bytes` bound to those ABI-encoded values)."""
+    command = (
+        [OP_CHECK, plan_bytes]
+        if params is None
+        else [OP_CHECK_BOUND, rlp.encode([plan_bytes, params])]
+    )
     try:
-        ffi.run_query(rlp.encode([OP_CHECK, plan_bytes]))
+        ffi.run_query(rlp.encode(command))
     except (PlanRejectedError, EthDataError) as exc:  # EthDataError: the plan's RLP does not decode
         raise CompileError(f"the query guest rejects this plan: {exc}") from None
 

@@ -1,5 +1,7 @@
-"""The compile pipeline: SQL → plan (checked by the guest's rules) → with an index, the
-witness, the journal the guest's code commits over it, and DuckDB's cross-check of its rows."""
+"""The compile pipeline: SQL → plan template + parameter values (prepared.py) and the concrete
+plan (checked by the guest's rules) → with an index, the witness, the journal the guest's code
+commits over it (binding the template to the values as the guest does), and DuckDB's
+cross-check of its rows."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from coprocessor.compiler.explain import explain_text
 from coprocessor.compiler.journal import decode_journal
 from coprocessor.compiler.lower import lower
 from coprocessor.compiler.plan import QueryPlan
+from coprocessor.compiler.prepared import Prepared, prepare
 from coprocessor.compiler.witness import Witness
 from coprocessor.compiler.witness import build as build_witness
 from coprocessor.errors import IndexIncompleteError
@@ -24,8 +27,8 @@ FetchState = Callable[[int, bytes, tuple], None]
 @dataclass
 class CompiledQuery:
     sql: str
-    plan: QueryPlan
-    plan_bytes: bytes
+    plan: QueryPlan  # the concrete plan: the template with the parameter values written in
+    plan_bytes: bytes  # the plan template (what a request carries); query_hash = its keccak256
     query_hash: bytes
     columns: list[str]  # output names (not part of the plan)
     column_types: list[str]
@@ -36,6 +39,17 @@ class CompiledQuery:
     source: schema.Source
     chain_id: int | None = None  # the index's chain (with a store)
     journal: bytes | None = None  # what the query guest commits over this witness (native run)
+    prepared: Prepared | None = None  # the template, its parameters and their values
+
+    @property
+    def params_bytes(self) -> bytes:
+        """abi.encode of the parameter values, as the journal commits them (b"" for none)."""
+        return self.prepared.params_bytes if self.prepared is not None else b""
+
+    @property
+    def param_types(self) -> list[str]:
+        """The ABI types of the parameters, in declaration order."""
+        return self.prepared.abi_types if self.prepared is not None else []
 
     def explain(self) -> str:
         """The plan, witness, cost estimates and expected rows, for people (`--explain`)."""
@@ -52,7 +66,10 @@ def compile(
     fetch_state: FetchState | None = None,
 ) -> CompiledQuery:
     """Compiles `sql`. Without `store` only the plan is built (and checked by the guest's rules:
-    no witness, no expected result).
+    no witness, no expected result). `params` are the values of its `:name` parameters: they
+    stay parameters of the plan template (`plan_bytes`, whose keccak256 is `query_hash`) and
+    their values, ABI-encoded, are `params_bytes` (prepared.py says when they are inlined);
+    `plan` is the concrete plan, the template with the values written in.
 
     With a store, the expected rows are the journal the query guest's own code (run natively)
     commits over the very witness the guest will get, cross-checked with the user's SQL run
@@ -63,13 +80,15 @@ def compile(
     anchor = _anchor(checkpoint, at_block) if store is not None else at_block
     low = lower(sql, params=params, views=views, anchor=anchor)
     plan, source = low.plan, low.source
-    data = plan.encode()
-    native.check_plan(data)
+    native.check_plan(plan.encode())
+    prep = prepare(low, sql, params=params or {}, views=views, anchor=anchor)
+    if prep.prepared:  # the guest binds the template to the values and accepts the result
+        native.check_plan(prep.template_bytes, prep.params_bytes)
     compiled = CompiledQuery(
         sql=sql,
         plan=plan,
-        plan_bytes=data,
-        query_hash=keccak(data),
+        plan_bytes=prep.template_bytes,
+        query_hash=keccak(prep.template_bytes),
         columns=low.column_names,
         column_types=[schema.TYPE_NAMES[t] for t in plan.output_types],
         anchor=anchor if anchor is not None else -1,
@@ -77,6 +96,7 @@ def compile(
         witness_bytes=None,
         expected=None,
         source=source,
+        prepared=prep,
     )
     if store is not None:
         _add_witness(compiled, store, checkpoint, params, fetch_state)
@@ -113,13 +133,15 @@ def _add_witness(compiled: CompiledQuery, store, checkpoint, params, fetch_state
     points: list[tuple] = []
     if source.kind in schema.STATE_SOURCES:
         storage = source.kind == schema.SRC_STORAGE
-        points = native.state_points(compiled.plan_bytes, storage=storage)
+        points = native.state_points(plan.encode(), storage=storage)
         src_rows = _state_rows(store, plan, source, points, fetch_state)
     else:
         src_rows = source_rows.scan_rows(store, plan, source)
     witness = build_witness(store, plan, source, compiled.anchor, points)
     witness_bytes = witness.encode()
-    journal = native.run(rlp.encode([checkpoint.chain_id, compiled.plan_bytes, witness_bytes]))
+    journal = native.run(
+        rlp.encode([checkpoint.chain_id, compiled.plan_bytes, witness_bytes, compiled.params_bytes])
+    )
     rows = decode_journal(journal, plan.output_types).rows
     duck = crosscheck.duckdb_rows(compiled.sql, params, plan, source, src_rows)
     crosscheck.check(rows, duck, compiled.sql)

@@ -1,5 +1,5 @@
-"""The typed QueryPlan and its canonical RLP encoding (spec: PLAN.md); queryHash is the
-keccak256 of the encoding.
+"""The typed QueryPlan and its canonical RLP encoding (spec: PLAN.md, version 2); queryHash is
+the keccak256 of the encoding of the plan *template* (parameters as `(PARAM, i)`).
 
 Expressions are tuples `(op, *args)` with the integer opcodes below; `encode_expr`
 turns them into RLP lists `[op, arg...]`, which pyrlp encodes. The same query always
@@ -16,10 +16,11 @@ from coprocessor.errors import InternalError, QueryEvaluationError
 
 U256 = 2**256
 
-PLAN_VERSION = 1
+PLAN_VERSION = 2
 
 # expression opcodes
 COL, UINT_C, BYTES_C, BOOL_C, NULL_C = 1, 2, 3, 4, 5
+PARAM, MAPPING_SLOT = 6, 7  # templates only: bound to values by the guest
 ADD, SUB, MUL, DIV, MOD = 10, 11, 12, 13, 14
 EQ, NE, LT, LE, GT, GE = 20, 21, 22, 23, 24, 25
 AND, OR, NOT, IN = 30, 31, 32, 33
@@ -33,6 +34,8 @@ OP_NAMES = {
     BYTES_C: "bytes",
     BOOL_C: "bool",
     NULL_C: "null",
+    PARAM: "param",
+    MAPPING_SLOT: "mapping_slot",
     ADD: "+",
     SUB: "-",
     MUL: "*",
@@ -67,10 +70,10 @@ Expr = tuple
 
 @dataclass(frozen=True)
 class QueryPlan:
-    source: tuple  # (kind, *params) -- see PLAN.md "source"
-    first_block: int
+    source: tuple  # (kind, *params) -- see PLAN.md "source"; state key lists are not encoded
+    first_block: int  # in a template whose bound is a parameter: that parameter's value
     last_block: int
-    bloom_keys: tuple[tuple[bytes, bytes], ...]  # (address, topic0) pairs; () = no bloom skipping
+    bloom_keys: tuple[tuple[bytes, bytes], ...]  # (address, topic0) pairs; not encoded
     state_filter: Expr | None  # state sources: which domain points need a proof
     filter: Expr | None
     group_by: tuple[Expr, ...]
@@ -79,15 +82,20 @@ class QueryPlan:
     order_by: tuple[tuple[int, bool], ...]  # (output column, descending)
     limit: int | None
     output_types: tuple[int, ...]
+    param_types: tuple[int, ...] = ()  # declared parameter types (type codes), templates only
+    bound_params: tuple[int | None, int | None] = (None, None)  # templates: i of a (PARAM, i) bound
 
     def to_rlp_items(self) -> list:
+        """Version 2: the guest derives the bloom keys and the state key lists itself."""
         src_kind, *params = self.source
+        if src_kind in (STATE_ACCOUNTS, STATE_STORAGE):
+            params = []
         return [
             PLAN_VERSION,
+            list(self.param_types),
             [src_kind, *_items(params)],
-            self.first_block,
-            self.last_block,
-            [[a, t] for a, t in self.bloom_keys],
+            _bound(self.first_block, self.bound_params[0]),
+            _bound(self.last_block, self.bound_params[1]),
             [] if self.state_filter is None else encode_expr(self.state_filter),
             [] if self.filter is None else encode_expr(self.filter),
             [encode_expr(e) for e in self.group_by],
@@ -100,6 +108,13 @@ class QueryPlan:
 
     def encode(self) -> bytes:
         return rlp.encode(self.to_rlp_items())
+
+
+STATE_ACCOUNTS, STATE_STORAGE = 6, 7  # source kinds whose key lists the guest derives
+
+
+def _bound(block: int, param: int | None):
+    return block if param is None else encode_expr((PARAM, param))
 
 
 def _items(x):
@@ -120,6 +135,10 @@ def encode_expr(e: Expr) -> list:
         return [op, int(e[1])]
     if op == NULL_C:
         return [op]
+    if op == PARAM:
+        return [op, e[1]]
+    if op == MAPPING_SLOT:
+        return [op, [encode_expr(a) for a in e[1]]]
     if op == NOT:
         return [op, encode_expr(e[1])]
     if op == IN:
@@ -161,6 +180,10 @@ def format_expr(e: Expr | None, columns: list[str] | None = None) -> str:
         return "NULL"
     if op in (GROUP_REF, AGG_REF):
         return f"{OP_NAMES[op]}{e[1]}"
+    if op == PARAM:
+        return f":{e[1]}"
+    if op == MAPPING_SLOT:
+        return f"mapping_slot({', '.join(format_expr(a, columns) for a in e[1])})"
     if op == NOT:
         return f"NOT ({format_expr(e[1], columns)})"
     if op == IN:

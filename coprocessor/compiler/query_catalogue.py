@@ -19,6 +19,19 @@ class CatalogueQuery:
     result: list  # expected answer shape: [{"name", "type"}]
     views: dict
 
+    def typed_params(self, params: dict | None) -> dict:
+        """`params` read by their declared types, so that the template (whose parameter types
+        come from the values) is the catalogue's: a uint256 given as 0x-hex is an integer."""
+        out = dict(params or {})
+        for name, spec in self.params.items():
+            v = out.get(name)
+            if spec.get("type") == "uint256" and isinstance(v, str) and v[:2].lower() == "0x":
+                try:
+                    out[name] = int(v, 16)
+                except ValueError:
+                    pass  # the compiler names the bad value
+        return out
+
 
 def catalogue(directory: Path = CATALOGUE) -> dict[str, CatalogueQuery]:
     """The catalogue's queries by name."""

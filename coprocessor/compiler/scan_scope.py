@@ -30,15 +30,28 @@ def and_all(es: list) -> tuple | None:
     return out
 
 
-def block_range(c, low: ExpressionLowerer) -> tuple[int, int] | None:
-    """(first, last) if the conjunct is `block_number = n` or `block_number BETWEEN a AND b`."""
+def block_range(c, low: ExpressionLowerer) -> tuple | None:
+    """(first, last) if the conjunct is `block_number = n` or `block_number BETWEEN a AND b`;
+    in a template a bound may be a parameter, `(PARAM, i)`."""
 
     def is_block(n) -> bool:
         if not isinstance(n, exp.Column) or not isinstance(n.this, exp.Identifier):
             return False
         return low.source.index(n.name if n.this.quoted else n.name.lower()) == 0
 
-    def block_number(n) -> int:
+    def is_bound(n) -> bool:
+        return low.constant(n) is not None or low.param(n) is not None
+
+    def block_number(n) -> int | tuple:
+        p = low.param(n)
+        if p is not None:
+            inner = n
+            while isinstance(inner, exp.Paren):
+                inner = inner.this
+            value = low.params_value(inner.name)
+            if p[1] != schema.UINT or value > MAX_BLOCK_NUMBER:
+                raise low.text.error(n, "the block range takes 64-bit integer parameters")
+            return p[0]
         v = low.constant(n)
         if v is None or v[1] != schema.UINT:
             raise low.text.error(n, "the block range takes integer constants")
@@ -48,11 +61,11 @@ def block_range(c, low: ExpressionLowerer) -> tuple[int, int] | None:
 
     if isinstance(c, exp.EQ):
         if is_block(c.this):
-            if low.constant(c.expression) is None:
+            if not is_bound(c.expression):
                 return None
             v = block_number(c.expression)
             return v, v
-        if is_block(c.expression) and low.constant(c.this) is not None:
+        if is_block(c.expression) and is_bound(c.this):
             v = block_number(c.this)
             return v, v
     if isinstance(c, exp.Between) and is_block(c.this):
@@ -84,11 +97,17 @@ def domain(conj: list, col: int) -> set | None:
 
 
 def scan_source(
-    source: schema.Source, conj: list, text: SqlText, table: exp.Expression
+    source: schema.Source, conj: list, text: SqlText, table: exp.Expression, template: bool = False
 ) -> tuple[tuple, tuple | None, list[tuple[bytes, bytes]]]:
     """(plan source, state filter, bloom keys) of a scan of `source` under the lowered WHERE
-    conjuncts `conj` (`table` is the FROM node errors point at)."""
+    conjuncts `conj` (`table` is the FROM node errors point at). A `template` has neither
+    state key lists nor bloom keys: the guest derives both from the bound filter."""
     kind = source.kind
+    if template and kind in schema.STATE_SOURCES:
+        keys = {0, source.position("address")} | (
+            {source.position("slot")} if kind == schema.SRC_STORAGE else set()
+        )
+        return (kind,), _state_filter(conj, keys), []
     if kind in schema.STATE_SOURCES:
         return _state_source(source, conj, text, table)
     bloom: list[tuple[bytes, bytes]] = []
@@ -106,7 +125,7 @@ def scan_source(
             topics = domain(conj, schema.LOGS_TOPIC0)
             if addrs is not None and topics is not None:
                 bloom = [(a, t) for a in sorted(addrs) for t in sorted(topics)]
-    if any(len(a) != 20 or len(t) != 32 for a, t in bloom):
+    if template or any(len(a) != 20 or len(t) != 32 for a, t in bloom):
         # a constant that cannot match: no skipping (the filter rejects every row anyway)
         bloom = []
     return src, None, bloom
@@ -134,5 +153,9 @@ def _state_source(source: schema.Source, conj: list, text: SqlText, table) -> tu
             )
         src = (kind, tuple(sorted(addrs)), tuple(sorted(slots)))
         keys.add(slot_i)
-    state_filter = and_all([e for e in conj if plan.column_refs(e) <= keys and plan.column_refs(e)])
-    return src, state_filter, []
+    return src, _state_filter(conj, keys), []
+
+
+def _state_filter(conj: list, keys: set[int]) -> tuple | None:
+    """The conjuncts that read only the key columns `keys` (and read some)."""
+    return and_all([e for e in conj if plan.column_refs(e) <= keys and plan.column_refs(e)])

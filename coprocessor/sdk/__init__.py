@@ -5,7 +5,9 @@
     print(cp.explain(sql, params={"token": "0x..."}))
     r = cp.prove(sql, params={"token": "0x..."})        # real proof (minutes); dev=True: fast fake
     r.rows, r.columns, r.query_hash, r.anchor_number, r.cycles, r.proving_seconds
+    r.params, r.param_types, r.param_values             # the values the receipt answers for
     r.verify()                                          # seal vs the `query` image ID + journal
+    r.verify(sql=sql, params={"token": "0x..."})        # + this question: queryHash and params
     r.save("receipts/x.receipt"); QueryResult.load("receipts/x.receipt").verify()
 
 `prove` returns only an answer whose journal equals the compiler's expected rows (DuckDB's

@@ -48,6 +48,7 @@ def check_journal(compiled: CompiledQuery, chain_id: int, journal: bytes) -> Jou
         compiled.witness.anchor_hash,
         compiled.plan.first_block,
         compiled.plan.last_block,
+        compiled.params_bytes,
     )
     if got != want or journal != compiled.journal:
         raise ResultMismatchError(
@@ -126,7 +127,7 @@ class Coprocessor:
     ) -> CompiledQuery:
         """Plan + witness + expected result (DuckDB's answer). `sql` may be a catalogue query."""
         if isinstance(sql, CatalogueQuery):
-            views = {**sql.views, **(views or {})}
+            views, params = {**sql.views, **(views or {})}, sql.typed_params(params)
             sql = sql.sql
         fetch = self._indexer.fetch_state if self._indexer is not None else None
         return compile_sql(
@@ -197,4 +198,5 @@ class Coprocessor:
             segments=st.segments,
             proving_seconds=st.seconds,
             sql=compiled.sql,
+            param_types=list(compiled.param_types),
         )

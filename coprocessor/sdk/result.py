@@ -17,6 +17,7 @@ from coprocessor.compiler.journal import (
     Journal,
     abi_decode_checked,
     decode_journal,
+    decode_params,
     row_abi_type,
 )
 from coprocessor.compiler.schema import TYPE_NAMES
@@ -91,7 +92,8 @@ class Verification:
 
 
 def journal_fields(j: Journal) -> tuple:
-    """A journal's header: version, chain id, queryHash, anchor (number, hash), block range."""
+    """A journal's header: version, chain id, queryHash, anchor (number, hash), block range,
+    parameter values (ABI-encoded)."""
     return (
         j.version,
         j.chain_id,
@@ -100,6 +102,7 @@ def journal_fields(j: Journal) -> tuple:
         j.anchor_hash,
         j.first_block,
         j.last_block,
+        j.params,
     )
 
 
@@ -116,7 +119,8 @@ def _jsonable(v, type_name: str):
 @dataclass(eq=False)
 class QueryResult:
     """A proven answer: typed rows (uint256 -> int, address / bytes32 / bytes -> bytes, bool),
-    the journal's fields and the receipt."""
+    the journal's fields (`params`: the ABI-encoded parameter values the receipt answers for,
+    `param_values` decoded with `param_types`) and the receipt."""
 
     rows: list[tuple]
     columns: list[str]
@@ -136,6 +140,13 @@ class QueryResult:
     segments: int | None = None
     proving_seconds: float | None = None
     sql: str | None = None
+    params: bytes = b""  # abi.encode(parameter values), as committed in the journal
+    param_types: list[str] = field(default_factory=list)  # their ABI types (declaration order)
+
+    @property
+    def param_values(self) -> tuple:
+        """The parameter values the receipt answers for (addresses as 20 bytes)."""
+        return decode_params(self.params, self.param_types)
 
     @property
     def output_types(self) -> list[int]:
@@ -159,7 +170,9 @@ class QueryResult:
         result's. Then, as far as the caller says what to check against:
 
         - `sql` (+ `params`, `views`; or a catalogue query): the receipt answers this question.
-          The SQL is recompiled (no index needed) and its queryHash must be the journal's; the
+          The SQL is recompiled (no index needed) and its queryHash (the template's) and its
+          parameter values (ABI-encoded) must be the journal's: a receipt proves the answer
+          for its own parameter values only; the
           rows are then decoded with that plan's output types and named by that SQL, whatever a
           sidecar file said. Without it, only the seal is checked: the question, the column names
           and their types are a sidecar's word.
@@ -196,6 +209,7 @@ class QueryResult:
             self.anchor_hash,
             self.first_block,
             self.last_block,
+            self.params,
         )
 
     def _verify_seal(self, allow_dev: bool) -> bytes:
@@ -215,7 +229,8 @@ class QueryResult:
     def _bind_question(self, sql, params, views) -> str:
         """Recompiles the question (plan only) and binds this result to it (see verify)."""
         if isinstance(sql, CatalogueQuery):
-            views, sql = {**sql.views, **(views or {})}, sql.sql
+            views, params = {**sql.views, **(views or {})}, sql.typed_params(params)
+            sql = sql.sql
         try:
             compiled = compile_sql(sql, params=params, views=views)
         except CompileError as exc:
@@ -225,8 +240,14 @@ class QueryResult:
                 f"the receipt answers another question: its queryHash is "
                 f"0x{self.query_hash.hex()}, this SQL's is 0x{compiled.query_hash.hex()}"
             )
+        if compiled.params_bytes != self.params:
+            raise VerificationError(
+                "the receipt answers this query for other parameter values: its params are "
+                f"0x{self.params.hex()}, the given ones 0x{compiled.params_bytes.hex()}"
+            )
         j = _decode_verified(self.journal, compiled.plan.output_types)
         self.columns, self.column_types = list(compiled.columns), list(compiled.column_types)
+        self.param_types = list(compiled.param_types)
         self.rows, self.sql = j.rows, sql
         return sql
 
@@ -236,6 +257,8 @@ class QueryResult:
             "types": self.column_types,
             "rows": [[_jsonable(v, t) for v, t in zip(r, self.column_types)] for r in self.rows],
             "query_hash": "0x" + self.query_hash.hex(),
+            "params": "0x" + self.params.hex(),
+            "param_types": self.param_types,
             "chain_id": self.chain_id,
             "anchor": {"number": self.anchor_number, "hash": "0x" + self.anchor_hash.hex()},
             "first_block": self.first_block,
@@ -263,6 +286,7 @@ class QueryResult:
             "version": SIDECAR_VERSION,
             "columns": self.columns,
             "types": self.column_types,
+            "param_types": self.param_types,
             "image_id": "0x" + self.image_id.hex(),
             "dev": self.dev,
             "sql": self.sql,
@@ -310,6 +334,7 @@ class QueryResult:
             segments=meta.get("segments"),
             proving_seconds=meta.get("proving_seconds"),
             sql=meta.get("sql"),
+            param_types=list(meta.get("param_types") or []),
         )
 
     @classmethod
@@ -324,6 +349,7 @@ class QueryResult:
             anchor_hash=j.anchor_hash,
             first_block=j.first_block,
             last_block=j.last_block,
+            params=j.params,
             journal=receipt.journal,
             receipt=receipt,
             **fields,

@@ -11,7 +11,6 @@ import dataclasses
 import pytest
 import rlp
 from eth_hash.auto import keccak
-from support.catalogue import CAT, TX_QUERIES, busiest_receiver, params_for, run
 
 from coprocessor import zkvm
 from coprocessor.compiler import compile, native
@@ -19,8 +18,9 @@ from coprocessor.compiler import plan as P
 from coprocessor.compiler import schema as S
 from coprocessor.compiler import witness as W
 from coprocessor.compiler.journal import JOURNAL_VERSION, decode_journal, guest_input
-from coprocessor.devchain import ALLOWANCE_SLOT, BALANCE_SLOT
 from coprocessor.errors import ExecutionError, PlanRejectedError, QueryEvaluationError
+
+from support.catalogue import CAT, params_for, run
 
 TRANSFERS = ("transfer_volume_into_account", "top_receivers", "transfer_logs_per_block")
 
@@ -37,7 +37,9 @@ def chain_id(env):
 
 def execute(guest, q, chain_id, witness: W.Witness | None = None, plan_bytes: bytes | None = None):
     wb = q.witness_bytes if witness is None else witness.encode()
-    return zkvm.execute(guest, rlp.encode([chain_id, plan_bytes or q.plan_bytes, wb]))
+    return zkvm.execute(
+        guest, rlp.encode([chain_id, plan_bytes or q.plan_bytes, wb, q.params_bytes])
+    )
 
 
 CASES = sorted(CAT)
@@ -47,7 +49,9 @@ CASES = sorted(CAT)
 def test_catalogue_query_in_guest(guest, env, chain_id, name):
     q = run(env, name, params_for(env, name))
     ex = zkvm.execute(guest, guest_input(q, chain_id))
-    assert ex.journal == q.journal  # the guest in the executor = the compiler's native run, byte for byte
+    assert (
+        ex.journal == q.journal
+    )  # the guest in the executor = the compiler's native run, byte for byte
     j = decode_journal(ex.journal, q.plan.output_types)
     assert j.rows == q.expected
     assert j.query_hash == q.query_hash == keccak(q.plan_bytes)
@@ -80,7 +84,7 @@ def _copy(w: W.Witness) -> W.Witness:
 
 
 def _flip(b: bytes, i: int) -> bytes:
-    return b[:i] + bytes([b[i] ^ 1]) + b[i + 1:]
+    return b[:i] + bytes([b[i] ^ 1]) + b[i + 1 :]
 
 
 def _matching_block(q) -> W.BlockItem:
@@ -114,7 +118,9 @@ def test_flipped_header_byte(guest, transfers, chain_id):
 def test_flipped_receipt_byte(guest, transfers, chain_id):
     w = _copy(transfers.witness)
     item = w.blocks[_matching_block(transfers).number - transfers.plan.first_block]
-    item.receipts[-1] = _flip(item.receipts[-1], len(item.receipts[-1]) - 1)  # last byte of log data
+    item.receipts[-1] = _flip(
+        item.receipts[-1], len(item.receipts[-1]) - 1
+    )  # last byte of log data
     _fails(guest, transfers, chain_id, w)
 
 
@@ -178,7 +184,9 @@ def test_flipped_proof_node(guest, env, chain_id):
 def test_tampered_plan_changes_query_hash(guest, env, chain_id):
     q = run(env, "base_fee_and_gas", params_for(env, "base_fee_and_gas"))  # cheap: headers only
     plan, outcomes = q.plan_bytes, []
-    for i in range(0, len(plan), 3):  # a flipped byte: the guest fails or the journal's hash differs
+    for i in range(
+        0, len(plan), 3
+    ):  # a flipped byte: the guest fails or the journal's hash differs
         try:
             ex = execute(guest, q, chain_id, plan_bytes=_flip(plan, i))
         except ExecutionError:
@@ -191,7 +199,9 @@ def test_tampered_plan_changes_query_hash(guest, env, chain_id):
 
 @pytest.fixture(scope="module")
 def tx_query(env):
-    q = run(env, "failed_transactions_to_contract", params_for(env, "failed_transactions_to_contract"))
+    q = run(
+        env, "failed_transactions_to_contract", params_for(env, "failed_transactions_to_contract")
+    )
     assert any(b.transactions for b in q.witness.blocks), "want a scanned block with transactions"
     return q
 
@@ -350,29 +360,34 @@ def _token_logs(env, extra: str = "", **params):
     """COUNT(*) over the token's logs in the whole devchain range (plus `extra` conjuncts)."""
     node, store, ix = env
     h = node.history
-    sql = ("SELECT COUNT(*) AS n FROM logs WHERE block_number BETWEEN :a AND :b AND address = :token" + extra)
+    sql = (
+        "SELECT COUNT(*) AS n FROM logs WHERE block_number BETWEEN :a AND :b AND address = :token"
+        + extra
+    )
     p = {"a": h.first_block, "b": h.last_block, "token": h.tokens["DUSD"], **params}
     return compile(sql, params=p, store=store)
 
 
 def _plan_run(guest, q, chain_id, plan, witness=None):
-    data = plan.encode()
-    return zkvm.execute(guest, rlp.encode([chain_id, data, (witness or q.witness).encode()]))
+    data = plan.encode()  # a concrete plan: a template without parameters
+    return zkvm.execute(guest, rlp.encode([chain_id, data, (witness or q.witness).encode(), b""]))
 
 
 def test_bloom_key_attack_fails(guest, env, chain_id):
-    """filter address = A, bloom_keys [(A, T*)] for a topic no block has: the prover could skip
-    every block (any subset of A's logs). The guest derives the keys and refuses the plan."""
+    """filter address = A; a witness that skips every block by the bloom key (A, T*) of a topic
+    no block has would drop any subset of A's logs. Plans carry no bloom keys (version 2): the
+    guest derives them from the bound filter (none here), so it refuses every skip."""
     node, store, _ = env
     q = _token_logs(env)
     assert q.plan.bloom_keys == () and q.expected[0][0] > 0
     attack = dataclasses.replace(q.plan, bloom_keys=((node.history.tokens["DUSD"], NOTHING),))
+    assert attack.encode() == q.plan.encode()  # the keys are not part of the plan
     w = W.build(store, attack, q.source, q.anchor, [])
     assert all(b.mode == W.MODE_BLOOM_SKIP for b in w.blocks)  # every block skippable
-    with pytest.raises(ExecutionError, match="bloom keys are not the ones the filter implies"):
-        _plan_run(guest, q, chain_id, attack, w)
-    with pytest.raises(PlanRejectedError):
-        native.run(rlp.encode([chain_id, attack.encode(), w.encode()]))
+    with pytest.raises(ExecutionError, match="bloom does not prove absence"):
+        execute(guest, q, chain_id, witness=w)
+    with pytest.raises(PlanRejectedError, match="bloom does not prove absence"):
+        native.run(rlp.encode([chain_id, q.plan_bytes, w.encode(), q.params_bytes]))
 
 
 def _all_scanned(q, store) -> W.Witness:
@@ -394,8 +409,8 @@ def test_errors_are_not_hidden_by_bloom_skips(guest, env, chain_id):
     q = _token_logs(env, div, t=NOTHING)  # no row has the topic: 0, however many blocks are skipped
     assert q.expected == [(0,)]
     assert any(b.mode == W.MODE_BLOOM_SKIP for b in q.witness.blocks)
-    skipped = _plan_run(guest, q, chain_id, q.plan)
-    scanned = _plan_run(guest, q, chain_id, q.plan, _all_scanned(q, store))
+    skipped = execute(guest, q, chain_id)
+    scanned = execute(guest, q, chain_id, witness=_all_scanned(q, store))
     assert skipped.journal == scanned.journal == q.journal
     # with the token's Transfer topic, matching rows exist: no answer at all, in either witness
     with pytest.raises(QueryEvaluationError, match="division by zero"):
@@ -447,6 +462,8 @@ def test_too_long_in_list_fails(guest, env, chain_id):
 
 def test_too_large_plan_fails(guest, env, chain_id):
     q = _token_logs(env)
-    plan = dataclasses.replace(q.plan, filter=(P.AND, q.plan.filter, (P.NE, (P.COL, 8), (P.BYTES_C, b"x" * 70_000))))
+    plan = dataclasses.replace(
+        q.plan, filter=(P.AND, q.plan.filter, (P.NE, (P.COL, 8), (P.BYTES_C, b"x" * 70_000)))
+    )
     with pytest.raises(ExecutionError, match="plan too large"):
         _plan_run(guest, q, chain_id, plan)

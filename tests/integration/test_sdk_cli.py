@@ -11,7 +11,6 @@ import json
 import time
 
 import pytest
-from support.catalogue import CAT, params_for
 from typer.testing import CliRunner
 
 from coprocessor import zkvm
@@ -24,6 +23,8 @@ from coprocessor.errors import (
     VerificationError,
 )
 from coprocessor.sdk import Coprocessor, QueryResult, sidecar_path
+
+from support.catalogue import CAT, params_for
 
 runner = CliRunner()
 DEV_QUERIES = ("erc20_balance_at_block", "transfer_volume_into_account", "base_fee_and_gas")
@@ -58,7 +59,10 @@ def test_prove_dev_equals_expected(cp, env, name):
     res = cp.prove(CAT[name], params=params, dev=True)
     assert res.rows == compiled.expected and res.rows
     assert res.query_hash == compiled.query_hash
-    assert (res.first_block, res.last_block) == (compiled.plan.first_block, compiled.plan.last_block)
+    assert (res.first_block, res.last_block) == (
+        compiled.plan.first_block,
+        compiled.plan.last_block,
+    )
     assert res.anchor_number == compiled.anchor and res.anchor_hash == compiled.witness.anchor_hash
     assert res.columns == [r["name"] for r in CAT[name].result]
     assert res.image_id == zkvm.Program.load("query").image_id
@@ -85,7 +89,9 @@ def test_result_mismatch_raises(cp, env, monkeypatch):
     compiled = cp.compile(CAT[name], params=params_for(env, name))
     (bal,) = compiled.expected[0]
     compiled.expected = [(bal + 1,)]  # DuckDB "says" something else than the guest
-    with pytest.raises(ResultMismatchError, match="bug: proven result differs from the expected one") as e:
+    with pytest.raises(
+        ResultMismatchError, match="bug: proven result differs from the expected one"
+    ) as e:
         cp.prove_compiled(compiled, dev=True)
     assert isinstance(e.value, InternalError)
     # the same through prove(): the compiler's answer is patched at the seam
@@ -122,10 +128,21 @@ def test_verify_binds_the_question(saved_balance, env):
     assert any("question: NOT checked" in n for n in v.notes())
     v = QueryResult.load(path).verify(sql=CAT[name], params=params, allow_dev=True)
     assert v.question is not None and v.rows == res.rows
-    # another question (another account) is refused
+    assert res.param_types == ["address", "uint256", "address", "uint256"]
+    assert res.param_values == tuple(
+        params[k] for k in ("token", "balance_slot", "account", "block")
+    )
+    # the same query for another account: the same queryHash, other parameter values: refused
     other = {**params, "account": b"\x01" * 20}
-    with pytest.raises(VerificationError, match="answers another question"):
+    with pytest.raises(VerificationError, match="for other parameter values"):
         QueryResult.load(path).verify(sql=CAT[name], params=other, allow_dev=True)
+    # another question is refused by its queryHash
+    with pytest.raises(VerificationError, match="answers another question"):
+        QueryResult.load(path).verify(
+            sql=CAT["code_hash_at_block"],
+            params={"contract": params["token"], "block": 1},
+            allow_dev=True,
+        )
 
 
 def test_a_sidecar_cannot_rename_or_retype_a_bound_result(saved_balance):
@@ -137,18 +154,32 @@ def test_a_sidecar_cannot_rename_or_retype_a_bound_result(saved_balance):
     sidecar_path(path).write_text(json.dumps(meta))
     lied = QueryResult.load(path)
     v = lied.verify(allow_dev=True)  # the seal holds: only the sidecar lies
-    assert v.question is None and lied.column_types == ["bytes32"] and isinstance(lied.rows[0][0], bytes)
+    assert (
+        v.question is None
+        and lied.column_types == ["bytes32"]
+        and isinstance(lied.rows[0][0], bytes)
+    )
     bound = QueryResult.load(path)
     bound.verify(sql=CAT[name], params=params, allow_dev=True)
-    assert bound.column_types == ["uint256"] and bound.columns == ["balance"] and bound.rows == res.rows
+    assert (
+        bound.column_types == ["uint256"]
+        and bound.columns == ["balance"]
+        and bound.rows == res.rows
+    )
 
 
 def test_verify_checks_the_anchor(saved_balance, env):
     name, params, res, path = saved_balance
     node = env[0]
-    v = QueryResult.load(path).verify(sql=CAT[name], params=params, trusted_rpc=node.url, allow_dev=True)
+    v = QueryResult.load(path).verify(
+        sql=CAT[name], params=params, trusted_rpc=node.url, allow_dev=True
+    )
     assert v.complete and v.anchor == f"node {node.url}"
-    assert QueryResult.load(path).verify(anchor_hash="0x" + res.anchor_hash.hex(), allow_dev=True).anchor
+    assert (
+        QueryResult.load(path)
+        .verify(anchor_hash="0x" + res.anchor_hash.hex(), allow_dev=True)
+        .anchor
+    )
     with pytest.raises(VerificationError, match="anchor block"):
         QueryResult.load(path).verify(anchor_hash=bytes(32), allow_dev=True)
     # a node of another chain (a fresh anvil: its own genesis, no such block) is not the chain
@@ -176,14 +207,23 @@ def test_cli_verify_says_what_was_checked(saved_balance, env):
     name, params, res, path = saved_balance
     r = runner.invoke(app, ["verify", str(path), "--json", "--allow-dev"])
     d = json.loads(r.stdout)
-    assert r.exit_code == 0 and d["seal_checked"] and not d["question_checked"] and d["anchor_checked"] is None
+    assert (
+        r.exit_code == 0
+        and d["seal_checked"]
+        and not d["question_checked"]
+        and d["anchor_checked"] is None
+    )
     r = runner.invoke(app, ["verify", str(path), "--allow-dev"])
     assert "question: NOT checked" in r.stdout and "anchor: NOT checked" in r.stdout
     r = runner.invoke(app, ["verify", str(path), "--json", "--allow-dev", "--name", name, *_cli_params(params),
                             "--rpc", env[0].url])  # fmt: skip
     d = json.loads(r.stdout)
     assert r.exit_code == 0, r.output
-    assert d["question_checked"] and d["anchor_checked"] == f"node {env[0].url}" and d["columns"] == ["balance"]
+    assert (
+        d["question_checked"]
+        and d["anchor_checked"] == f"node {env[0].url}"
+        and d["columns"] == ["balance"]
+    )
     r = runner.invoke(app, ["verify", str(path), "--json", "--allow-dev", "--sql",
                             "SELECT COUNT(*) FROM blocks WHERE block_number = 1"])  # fmt: skip
     assert r.exit_code == 1 and "another question" in json.loads(r.stdout)["error"]
@@ -220,6 +260,29 @@ def test_cli_query_json_name_param_and_verify(env, tmp_path):
     assert r.exit_code == 0 and "verified" in r.stdout
 
 
+def test_cli_query_plan_prints_the_template_to_pin(env):
+    """`query --plan`: the queryHash, template bytes and parameter types a contract pins; the
+    same for any values (no index needed)."""
+    name = "transfer_volume_into_account"
+    params = params_for(env, name)
+    r = runner.invoke(app, ["query", "--plan", "--json", "--name", name, *_cli_params(params)])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    compiled = Coprocessor(env[1]).compile(CAT[name], params=params)
+    assert d["query_hash"] == "0x" + compiled.query_hash.hex() and d["prepared"] is True
+    assert d["plan"] == "0x" + compiled.plan_bytes.hex()
+    assert d["param_types"] == ["address", "address", "uint256", "uint256"]
+    assert [p["name"] for p in d["params"]] == ["token", "account", "from_block", "to_block"]
+    assert d["params_abi"] == "0x" + compiled.params_bytes.hex()
+    other = {**params, "account": b"\x01" * 20, "to_block": params["to_block"] - 1}
+    r = runner.invoke(app, ["query", "--plan", "--json", "--name", name, *_cli_params(other)])
+    d2 = json.loads(r.stdout)
+    assert (d2["query_hash"], d2["plan"]) == (d["query_hash"], d["plan"])
+    assert d2["params_abi"] != d["params_abi"]
+    r = runner.invoke(app, ["query", "--plan", "--name", name, *_cli_params(params)])
+    assert r.exit_code == 0 and "address token, address account" in r.stdout
+
+
 def test_cli_query_sql_table_default_receipt_path(env, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     h = env[0].history
@@ -249,7 +312,9 @@ def test_cli_bad_sql_exit_2_with_token(env):
                             "--db", _db(env)])  # fmt: skip
     assert r.exit_code == 2, r.output
     assert "compile error" in r.output and "token" in r.output and "line" in r.output
-    r = runner.invoke(app, ["query", "SELECT nonsense_col FROM blocks WHERE block_number = 1", "--db", _db(env)])
+    r = runner.invoke(
+        app, ["query", "SELECT nonsense_col FROM blocks WHERE block_number = 1", "--db", _db(env)]
+    )
     assert r.exit_code == 2 and "nonsense_col" in r.output
 
 
@@ -270,7 +335,7 @@ def test_cli_verify_rejects_a_tampered_journal(env, tmp_path):
 
 
 def _flip(b: bytes, i: int) -> bytes:
-    return b[:i] + bytes([b[i] ^ 1]) + b[i + 1:]
+    return b[:i] + bytes([b[i] ^ 1]) + b[i + 1 :]
 
 
 @pytest.mark.slow
@@ -309,6 +374,8 @@ def test_real_proof_of_the_cheapest_catalogue_query(cp, env, tmp_path):
         zkvm.verify(bad_seal, res.image_id)
     # a result whose journal was altered after proving fails verify() as well
     j2 = _flip(res.journal, len(res.journal) - 40)
-    forged = dataclasses.replace(res, journal=j2, rows=decode_journal(j2, compiled.plan.output_types).rows)
+    forged = dataclasses.replace(
+        res, journal=j2, rows=decode_journal(j2, compiled.plan.output_types).rows
+    )
     with pytest.raises(VerificationError):
         forged.verify()

@@ -13,7 +13,7 @@ from coprocessor.compiler.source_rows import decode_event
 from coprocessor.errors import CompileError, CoprocessorError, QueryEvaluationError
 
 TOKEN = "0x" + "aa" * 20
-BASE = f'FROM erc20_transfers WHERE token = {TOKEN} AND block_number BETWEEN 1 AND 10'
+BASE = f"FROM erc20_transfers WHERE token = {TOKEN} AND block_number BETWEEN 1 AND 10"
 
 # (sql, token the error must name, words of the reason)
 BAD = [
@@ -40,13 +40,21 @@ BAD = [
     (f"SELECT value {BASE} AND token = 3", "3", "type mismatch"),
     (f"SELECT value {BASE} AND value = :missing", ":", "no value"),
     ("SELECT balance FROM accounts WHERE block_number = 3", "accounts", "address"),
-    ("SELECT value FROM storage WHERE address = 0x" + "11" * 20 + " AND block_number = 3", "storage", "slot"),
+    (
+        "SELECT value FROM storage WHERE address = 0x" + "11" * 20 + " AND block_number = 3",
+        "storage",
+        "slot",
+    ),
     (f"SELECT value {BASE} UNION SELECT value {BASE}", "UNION", "only SELECT"),
     (f"SELECT SUM(MAX(value)) {BASE}", "", "nested aggregates"),
     (f"SELECT value {BASE} AND value = 2**256 - 1 + 1", "", ""),
     (f"SELECT value {BASE} AND block_number BETWEEN 2 AND 3", "", "stated twice"),
     (f"SELECT value {BASE} AND value IS NULL", "IS", "not supported"),
-    ("SELECT value FROM erc20_transfers WHERE block_number BETWEEN 9 AND 2", "BETWEEN", "empty block range"),
+    (
+        "SELECT value FROM erc20_transfers WHERE block_number BETWEEN 9 AND 2",
+        "BETWEEN",
+        "empty block range",
+    ),
 ]
 
 
@@ -61,7 +69,7 @@ def test_unsupported_sql_names_token_and_reason(sql, token, reason):
         assert err.token == token, (err.token, str(err))
         assert err.line >= 1 and err.column >= 1
         line = sql.splitlines()[err.line - 1]
-        assert line[err.column - 1:].startswith(token), (line, err.column)
+        assert line[err.column - 1 :].startswith(token), (line, err.column)
 
 
 def test_error_position_on_a_later_line():
@@ -100,7 +108,7 @@ def _reformat(sql: str, data) -> str:
 def _in_hex(out) -> bool:
     s = "".join(out[-70:])
     i = s.rfind("0x")
-    return i >= 0 and all(c in "0123456789abcdefABCDEF" for c in s[i + 2:])
+    return i >= 0 and all(c in "0123456789abcdefABCDEF" for c in s[i + 2 :])
 
 
 @settings(max_examples=60, deadline=None)
@@ -116,7 +124,7 @@ def test_query_hash_ignores_formatting(data):
 def test_query_hash_changes_with_constants(a, n, t):
     base = compile(Q.format(t=TOKEN, a=1, b=10))
     q = compile(Q.format(t="0x" + t.hex(), a=a, b=a + n))
-    same = (t.hex() == TOKEN[2:] and a == 1 and a + n == 10)
+    same = t.hex() == TOKEN[2:] and a == 1 and a + n == 10
     assert (q.query_hash == base.query_hash) == same
     assert q.plan_bytes == compile(Q.format(t="0x" + t.hex(), a=a, b=a + n)).plan_bytes
 
@@ -133,9 +141,18 @@ def test_equivalent_spellings_share_a_plan():
     assert e == f
     p = compile(f"SELECT value AS x {BASE}").plan_bytes
     assert p == compile(f"SELECT value AS y {BASE}").plan_bytes  # names are not part of the plan
-    named = compile("SELECT value FROM erc20_transfers WHERE token = :t AND block_number BETWEEN :a AND :b",
-                    params={"t": TOKEN, "a": 1, "b": 10})
-    assert named.plan_bytes == compile(f"SELECT value {BASE}").plan_bytes
+    named = compile(
+        "SELECT value FROM erc20_transfers WHERE token = :t AND block_number BETWEEN :a AND :b",
+        params={"t": TOKEN, "a": 1, "b": 10},
+    )
+    literal = compile(f"SELECT value {BASE}")
+    # parameters stay parameters: another template, the same concrete plan
+    assert named.plan.encode() == literal.plan.encode() == literal.plan_bytes
+    assert named.plan_bytes != literal.plan_bytes and named.param_types == [
+        "address",
+        "uint256",
+        "uint256",
+    ]
 
 
 def test_mapping_slot_matches_solidity_layout():
@@ -154,8 +171,8 @@ def test_plan_encoding_is_rlp_with_documented_layout():
 
     q = compile(Q.format(t=TOKEN, a=1, b=10))
     items = rlp.decode(q.plan_bytes)
-    assert len(items) == 13 and items[0] == b"\x01"
-    assert items[1][0] == bytes([5]) and items[1][1] == ERC20_TRANSFERS.event[0]
+    assert len(items) == 13 and items[0] == b"\x02" and items[1] == []  # version 2, no params
+    assert items[2][0] == bytes([5]) and items[2][1] == ERC20_TRANSFERS.event[0]
     assert rlp.encode(items) == q.plan_bytes  # canonical RLP (minimal lengths)
     from eth_hash.auto import keccak
 
@@ -170,7 +187,9 @@ def test_guest_evaluation_is_exact():
                 "WHERE block_number BETWEEN 1 AND 2 AND value > 2")  # fmt: skip
     with pytest.raises(QueryEvaluationError, match="overflow in SUM"):
         evaluate(q.plan, rows)
-    q = compile("SELECT AVG(value) FROM erc20_transfers WHERE block_number BETWEEN 1 AND 2 AND value < 100")
+    q = compile(
+        "SELECT AVG(value) FROM erc20_transfers WHERE block_number BETWEEN 1 AND 2 AND value < 100"
+    )
     assert evaluate(q.plan, rows) == [(3,)]
     assert evaluate(q.plan, rows[:2]) == [(None,)]  # AVG of nothing is NULL
     q = compile("SELECT (value - 4) FROM erc20_transfers WHERE block_number BETWEEN 1 AND 2")
@@ -179,7 +198,9 @@ def test_guest_evaluation_is_exact():
     q = compile("SELECT value * 2 FROM erc20_transfers WHERE block_number BETWEEN 1 AND 2")
     with pytest.raises(QueryEvaluationError, match="overflow"):
         evaluate(q.plan, rows)
-    q = compile("SELECT SUM(value) / COUNT(*), SUM(value) FROM erc20_transfers WHERE block_number = 2")
+    q = compile(
+        "SELECT SUM(value) / COUNT(*), SUM(value) FROM erc20_transfers WHERE block_number = 2"
+    )
     assert evaluate(q.plan, rows[2:]) == [(3, 3)]  # the scan supplies only the range's rows
 
 
@@ -187,14 +208,20 @@ def test_event_decoding_rejects_other_shapes():
     params = ERC20_TRANSFERS.event[1]
     t0 = ERC20_TRANSFERS.event[0]
     a, b = bytes(12) + b"\x01" * 20, bytes(12) + b"\x02" * 20
-    assert decode_event(params, (t0, a, b, None), (5).to_bytes(32, "big")) == (b"\x01" * 20, b"\x02" * 20, 5)
+    assert decode_event(params, (t0, a, b, None), (5).to_bytes(32, "big")) == (
+        b"\x01" * 20,
+        b"\x02" * 20,
+        5,
+    )
     assert decode_event(params, (t0, a, b, (7).to_bytes(32, "big")), b"") is None  # ERC721 Transfer
     assert decode_event(params, (t0, b"\x01" * 32, b, None), (5).to_bytes(32, "big")) is None
     assert decode_event(params, (t0, a, b, None), b"") is None
 
 
 def test_user_event_view():
-    views = {"swaps": "Swap(address indexed sender, uint256 amount0In, uint112 amount1In, bool flag)"}
+    views = {
+        "swaps": "Swap(address indexed sender, uint256 amount0In, uint112 amount1In, bool flag)"
+    }
     q = compile("SELECT SUM(amount0In) FROM swaps WHERE address = :p AND flag = TRUE AND block_number = 3",
                 params={"p": TOKEN}, views=views)  # fmt: skip
     assert q.plan.source[0] == 5 and q.plan.source[2] == ((1, 160, True), (2, 256, False), (2, 112, False),
@@ -243,4 +270,7 @@ def test_crashes_found_by_fuzzing_are_compile_errors(sql, params, reason):
 
 
 def test_a_where_of_a_hundred_conjuncts_compiles():
-    compile("SELECT COUNT(*) FROM blocks WHERE block_number = 1 AND " + " AND ".join(["gas_used > 1"] * 100))
+    compile(
+        "SELECT COUNT(*) FROM blocks WHERE block_number = 1 AND "
+        + " AND ".join(["gas_used > 1"] * 100)
+    )

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from coprocessor.compiler import compile
+from coprocessor.compiler.prepared import bind
 from coprocessor.compiler.schema import BUILTIN
 from coprocessor.errors import CompileError
 
@@ -39,7 +40,11 @@ def query(draw):
         atom = st.one_of(
             st.builds(lambda a, op, b: f"{a} {op} {b}", value(1), st.sampled_from(CMP), value(1)),
             st.builds(lambda a, b, c: f"{a} BETWEEN {b} AND {c}", col, value(0), value(0)),
-            st.builds(lambda a, xs: f"{a} IN ({', '.join(xs)})", col, st.lists(value(0), min_size=1, max_size=3)),
+            st.builds(
+                lambda a, xs: f"{a} IN ({', '.join(xs)})",
+                col,
+                st.lists(value(0), min_size=1, max_size=3),
+            ),
         )
         if depth == 0:
             return atom
@@ -60,7 +65,9 @@ def query(draw):
     if grouped:
         sql += f" GROUP BY {draw(col)}"
     if draw(st.booleans()):
-        sql += f" ORDER BY {draw(st.integers(1, len(items)))}" + draw(st.sampled_from(["", " DESC", " LIMIT 2"]))
+        sql += f" ORDER BY {draw(st.integers(1, len(items)))}" + draw(
+            st.sampled_from(["", " DESC", " LIMIT 2"])
+        )
     if draw(st.integers(0, 9)) == 0:
         sql += " " + draw(st.sampled_from(EXTRA))
     return sql
@@ -69,20 +76,27 @@ def query(draw):
 def compiles_or_refuses(sql: str) -> None:
     try:
         q = compile(sql, params={"p": 5, "q": "0x" + "33" * 20})
-    except CompileError as exc:  # the lowering itself refuses: it never emits a plan the guest rejects
+    except (
+        CompileError
+    ) as exc:  # the lowering itself refuses: it never emits a plan the guest rejects
         assert "the query guest rejects" not in exc.reason, sql
         return
-    assert q.plan_bytes == q.plan.encode() and len(q.query_hash) == 32
+    assert q.plan_bytes == q.prepared.template_bytes and len(q.query_hash) == 32
+    assert bind(q.prepared.template, q.prepared.param_values).encode() == q.plan.encode()
 
 
-@settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=400, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(query())
 def test_grammar_queries_give_a_plan_or_a_compile_error(sql):
     compiles_or_refuses(sql)
 
 
 VALID = [
-    "SELECT SUM(value) FROM erc20_transfers WHERE token = 0x" + "11" * 20 + " AND block_number BETWEEN 1 AND 9",
+    "SELECT SUM(value) FROM erc20_transfers WHERE token = 0x"
+    + "11" * 20
+    + " AND block_number BETWEEN 1 AND 9",
     'SELECT "to", COUNT(*) AS n FROM erc20_transfers WHERE block_number BETWEEN 1 AND 9 GROUP BY "to" '
     "ORDER BY n DESC LIMIT 3",
     "SELECT balance FROM accounts WHERE address = 0x" + "11" * 20 + " AND block_number = 5",
@@ -112,7 +126,9 @@ def mutated(draw):
     return " ".join(tokens)
 
 
-@settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=400, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(mutated())
 def test_mutated_queries_give_a_plan_or_a_compile_error(sql):
     compiles_or_refuses(sql)

@@ -98,20 +98,22 @@ def test_expression_opcodes():
         "Not": P.NOT,
         "Group": P.GROUP_REF,
         "Agg": P.AGG_REF,
+        "Param": P.PARAM,
     }
     assert re.search(r"\b33 => \{\s*let a = sub", text) and P.IN == 33
+    assert re.search(r"\b7 => \{\s*let args", text) and P.MAPPING_SLOT == 7
 
 
 def test_witness_modes_and_versions():
     rs = rust_consts(QUERY_CORE / "scan.rs")
     modes = ["MODE_BLOOM_SKIP", "MODE_RECEIPTS", "MODE_TXS_RECEIPTS"]
     assert {k: rs[k] for k in modes} == {k: getattr(W, k) for k in modes}
-    assert rust_consts(QUERY_CORE / "lib.rs")["JOURNAL_VERSION"] == journal.JOURNAL_VERSION
+    assert rust_consts(QUERY_CORE / "journal.rs")["JOURNAL_VERSION"] == journal.JOURNAL_VERSION
     assert (
         "witness version is not 1" in (QUERY_CORE / "scan.rs").read_text()
         and W.WITNESS_VERSION == 1
     )
-    assert "plan version is not 1" in (QUERY_CORE / "plan.rs").read_text() and P.PLAN_VERSION == 1
+    assert rust_consts(QUERY_CORE / "template.rs")["PLAN_VERSION"] == P.PLAN_VERSION == 2
 
 
 def test_ethcore_and_query_commands():
@@ -122,6 +124,7 @@ def test_ethcore_and_query_commands():
         "OP_RUN": native.OP_RUN,
         "OP_CHECK": native.OP_CHECK,
         "OP_STATE_POINTS": native.OP_STATE_POINTS,
+        "OP_CHECK_BOUND": native.OP_CHECK_BOUND,
         "OP_EVALUATE": native.OP_EVALUATE,
     }
 

@@ -1,4 +1,5 @@
-//! Solidity ABI encoding of the result rows (PLAN.md "Journal").
+//! Solidity ABI encoding of the result rows and of parameter values (PLAN.md
+//! "Journal"), and the strict decoding of parameter values.
 //!
 //! result = abi.encode(Row[]) with Row = (uint256 nulls, T0 c0, T1 c1, ...):
 //! bit i of `nulls` is set iff column i is NULL (its value is then encoded
@@ -47,10 +48,17 @@ pub fn encode_row(types: &[u64], row: &[Value]) -> Result<Vec<u8>> {
             nulls[31 - i / 8] |= 1 << (i % 8);
         }
     }
-    let mut head = Vec::with_capacity(32 * (1 + row.len()));
+    encode_tuple(Some(&nulls), types, row)
+}
+
+/// Head/tail encoding of a tuple: the `lead` word (if any), then the values.
+fn encode_tuple(lead: Option<&[u8; 32]>, types: &[u64], row: &[Value]) -> Result<Vec<u8>> {
+    let head_len = 32 * (usize::from(lead.is_some()) + row.len());
+    let mut head = Vec::with_capacity(head_len);
     let mut tail = Vec::new();
-    head.extend_from_slice(&nulls);
-    let head_len = 32 * (1 + row.len());
+    if let Some(w) = lead {
+        head.extend_from_slice(w);
+    }
     for (&t, v) in types.iter().zip(row) {
         if t == T_BYTES {
             word_u64(&mut head, (head_len + tail.len()) as u64);
@@ -65,6 +73,64 @@ pub fn encode_row(types: &[u64], row: &[Value]) -> Result<Vec<u8>> {
     }
     head.extend_from_slice(&tail);
     Ok(head)
+}
+
+/// abi.encode(v0, ..., vk-1) of values with the type codes `types` (a tuple's head/tail
+/// encoding; empty for no values).
+pub fn encode_values(types: &[u64], values: &[Value]) -> Result<Vec<u8>> {
+    if types.len() != values.len() || values.iter().any(Value::is_null) {
+        return Err(Error::Invalid("parameter values do not match their types"));
+    }
+    encode_tuple(None, types, values)
+}
+
+fn word_at(data: &[u8], i: usize) -> Result<&[u8]> {
+    data.get(i..i + 32)
+        .ok_or(Error::Invalid("parameter values are too short"))
+}
+
+fn small_word(w: &[u8]) -> Result<usize> {
+    if w[..24].iter().any(|&b| b != 0) {
+        return Err(Error::Invalid("parameter offset or length out of range"));
+    }
+    usize::try_from(u64::from_be_bytes(w[24..].try_into().unwrap_or_default()))
+        .map_err(|_| Error::Invalid("parameter offset or length out of range"))
+}
+
+fn decode_value(t: u64, data: &[u8], head: usize) -> Result<Value> {
+    let w = word_at(data, head)?;
+    let bad = || Error::Invalid("a parameter value does not have its declared type");
+    Ok(match t {
+        T_UINT => Value::Uint(ethcore::U256::from_be_slice(w)),
+        T_ADDRESS if w[..12].iter().all(|&b| b == 0) => Value::bytes(&w[12..]),
+        T_BYTES32 => Value::bytes(w),
+        T_BOOL if w[..31].iter().all(|&b| b == 0) && w[31] <= 1 => Value::Bool(w[31] == 1),
+        T_BYTES => {
+            let at = small_word(w)?;
+            let len = small_word(word_at(data, at)?)?;
+            let start = at.checked_add(32).ok_or_else(bad)?;
+            let end = start.checked_add(len).ok_or_else(bad)?;
+            Value::bytes(data.get(start..end).ok_or_else(bad)?)
+        }
+        _ => return Err(bad()),
+    })
+}
+
+/// The values of `abi.encode(v0, ..., vk-1)` with type codes `types`, accepted only in the
+/// canonical encoding (`encode_values` of the result gives `data` back byte for byte: no
+/// missing or extra bytes, no dirty padding, standard offsets).
+pub fn decode_values(types: &[u64], data: &[u8]) -> Result<Vec<Value>> {
+    let values = types
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| decode_value(t, data, 32 * i))
+        .collect::<Result<Vec<_>>>()?;
+    if encode_values(types, &values)? != data {
+        return Err(Error::Invalid(
+            "parameter values are not the canonical encoding of the declared types",
+        ));
+    }
+    Ok(values)
 }
 
 /// result = abi.encode(Row[]).
@@ -132,6 +198,34 @@ mod tests {
         let r1 = [w(1), w(96), w(0), w(0)].concat();
         let want = [w(32), w(2), w(64), w(64 + r0.len() as u64), r0, r1].concat();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn parameter_values_round_trip_and_are_strict() {
+        let types = [T_ADDRESS, T_BYTES, T_UINT, T_BOOL];
+        let values = vec![
+            Value::Bytes(vec![0x11; 20]),
+            Value::Bytes(vec![1, 2, 3]),
+            Value::u64(40),
+            Value::Bool(true),
+        ];
+        let data = encode_values(&types, &values).unwrap();
+        assert_eq!(data.len(), 32 * 6);
+        assert_eq!(decode_values(&types, &data).unwrap(), values);
+        assert_eq!(encode_values(&[], &[]).unwrap(), Vec::<u8>::new());
+        assert_eq!(decode_values(&[], &[]).unwrap(), vec![]);
+        // missing, extra, dirty
+        assert!(decode_values(&types, &data[..data.len() - 32]).is_err());
+        assert!(decode_values(&types[..3], &data).is_err());
+        let mut extra = data.clone();
+        extra.extend_from_slice(&[0u8; 32]);
+        assert!(decode_values(&types, &extra).is_err());
+        let mut dirty = data.clone();
+        dirty[0] = 1; // address with a non-zero high byte
+        assert!(decode_values(&types, &dirty).is_err());
+        let mut not_bool = data.clone();
+        not_bool[32 * 4 - 1] = 2;
+        assert!(decode_values(&types, &not_bool).is_err());
     }
 
     #[test]

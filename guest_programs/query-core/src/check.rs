@@ -86,7 +86,7 @@ fn const_kind(v: &Value) -> Result<Kind> {
         Value::Bool(_) => B,
         Value::Null => {
             return Err(Error::Invalid(
-                "NULL constants are not part of plan version 1",
+                "NULL constants are not part of plan version 2",
             ))
         }
     })
@@ -122,6 +122,9 @@ fn kind_of(e: &Expr, s: &Scope<'_>) -> Result<Kind> {
             "aggregate reference out of range or not allowed here",
         )?,
         Expr::Const(v) => const_kind(v)?,
+        Expr::Param(_) | Expr::MapSlot(_) => {
+            return Err(Error::Invalid("a parameter is not bound to a value"))
+        }
         Expr::Not(a) => {
             if kind_of(a, s)? != B {
                 return Err(Error::Invalid("NOT of a non-boolean"));
@@ -219,7 +222,7 @@ fn const_set(e: &Expr, col: usize) -> Option<BTreeSet<Vec<u8>>> {
 }
 
 /// Intersection of the constant sets the conjuncts force on `col`.
-fn domain(conj: &[&Expr], col: usize) -> Option<BTreeSet<Vec<u8>>> {
+pub(crate) fn domain(conj: &[&Expr], col: usize) -> Option<BTreeSet<Vec<u8>>> {
     let mut dom: Option<BTreeSet<Vec<u8>>> = None;
     for e in conj {
         if let Some(s) = const_set(e, col) {

@@ -1,13 +1,15 @@
-//! The query guest's core: `run(rlp([chain_id, plan, witness]))` → journal.
+//! The query guest's core: `run(rlp([chain_id, plan, witness, params]))` → journal.
 //!
-//! 1. decode the plan and check it (types, bloom keys, bounds: `check`), then
+//! 1. decode the plan template, bind it to the parameter values (`template`: values
+//!    checked against the declared types, substituted, state domains and bloom keys
+//!    derived) and check the concrete plan (types, bloom keys, bounds: `check`), then
 //!    the witness (coprocessor/compiler/PLAN.md);
 //! 2. verify the header chain from `first_block` to the anchor hash;
 //! 3. build the source rows, each checked against its header's roots
 //!    (transactions / receipts tries rebuilt, senders recovered when `from` is read, bloom skips proven, state proofs verified);
 //! 4. evaluate the plan (`eval`: the one definition of its meaning; the compiler
 //!    runs this crate natively for its expected rows);
-//! 5. return the ABI-encoded journal (PLAN.md, "Journal").
+//! 5. return the ABI-encoded journal (`journal`; PLAN.md, "Journal").
 //!
 //! Any inconsistency is an `Err`: the guest panics and there is no proof.
 #![no_std]
@@ -18,17 +20,17 @@ extern crate alloc;
 pub mod abi;
 pub mod check;
 pub mod eval;
+pub mod journal;
 pub mod plan;
 pub mod scan;
+pub mod template;
 pub mod value;
 
 use alloc::vec::Vec;
 use core::fmt;
 
+pub use journal::{Journal, JOURNAL_VERSION};
 pub use value::Value;
-
-/// Journal format version.
-pub const JOURNAL_VERSION: u8 = 1;
 
 /// Every way a query run fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,51 +65,17 @@ impl fmt::Display for Error {
 /// Result of this crate.
 pub type Result<T> = core::result::Result<T, Error>;
 
-/// The journal's fields (before ABI encoding).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Journal {
-    /// chain id (input)
-    pub chain_id: u64,
-    /// keccak256(plan bytes)
-    pub query_hash: [u8; 32],
-    /// anchor block number (newest header)
-    pub anchor_number: u64,
-    /// anchor block hash (the newest header hashes to it)
-    pub anchor_hash: [u8; 32],
-    /// plan's first block
-    pub first_block: u64,
-    /// plan's last block
-    pub last_block: u64,
-    /// ABI-encoded rows
-    pub result: Vec<u8>,
-}
-
-impl Journal {
-    /// abi.encode(uint8 version, uint64 chainId, bytes32 queryHash, uint64 anchorNumber,
-    /// bytes32 anchorHash, uint64 firstBlock, uint64 lastBlock, bytes result).
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(32 * 10 + self.result.len());
-        abi::word_u64(&mut out, JOURNAL_VERSION as u64);
-        abi::word_u64(&mut out, self.chain_id);
-        out.extend_from_slice(&self.query_hash);
-        abi::word_u64(&mut out, self.anchor_number);
-        out.extend_from_slice(&self.anchor_hash);
-        abi::word_u64(&mut out, self.first_block);
-        abi::word_u64(&mut out, self.last_block);
-        abi::word_u64(&mut out, 8 * 32);
-        abi::bytes_tail(&mut out, &self.result);
-        out
-    }
-}
-
-/// Runs a query: `input` = rlp([chain_id, plan_bytes, witness_bytes]); returns the journal bytes.
+/// Runs a query: `input` = rlp([chain_id, plan_template, witness, params]) with `params` =
+/// abi.encode of the template's parameter values (empty without parameters); returns the
+/// journal bytes.
 pub fn run(input: &[u8]) -> Result<Vec<u8>> {
     let mut r = ethcore::rlp::list_exact(input)?;
     let chain_id = r.u64()?;
     let plan_bytes = r.bytes()?;
     let witness_bytes = r.bytes()?;
+    let params = r.bytes()?;
     r.finish()?;
-    let plan = plan::Plan::decode(plan_bytes)?;
+    let plan = template::Template::decode(plan_bytes)?.bind(params)?;
     let query_hash = ethcore::keccak::keccak256(plan_bytes);
     let scanned = scan::scan(&plan, witness_bytes, chain_id)?;
     let rows = eval::evaluate(&plan, scanned.kept)?;
@@ -119,6 +87,7 @@ pub fn run(input: &[u8]) -> Result<Vec<u8>> {
         anchor_hash: scanned.anchor_hash,
         first_block: plan.first_block,
         last_block: plan.last_block,
+        params: params.to_vec(),
         result,
     }
     .encode())

@@ -1,8 +1,10 @@
-//! The QueryPlan (PLAN.md "Plan"), decoded strictly from its canonical RLP.
+//! The QueryPlan (PLAN.md "Plan"): its types, and the strict decoding of its
+//! expressions and source from canonical RLP. The plan as a whole (a template
+//! with parameters) is decoded and bound to its values by [`crate::template`].
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use ethcore::rlp::{self, ListReader};
+use ethcore::rlp::ListReader;
 
 use crate::{Error, Result, Value};
 
@@ -162,6 +164,11 @@ pub enum Expr {
     Group(usize),
     /// aggregate j
     Agg(usize),
+    /// parameter i of a template (replaced by its value when the template is bound)
+    Param(usize),
+    /// a Solidity mapping slot `[base, key, ...]` of constants or parameters (folded to a
+    /// bytes32 constant when the template is bound)
+    MapSlot(Vec<Expr>),
 }
 
 /// The plan.
@@ -198,7 +205,8 @@ impl Expr {
     pub fn uses_col(&self, i: usize) -> bool {
         match self {
             Expr::Col(c) => *c == i,
-            Expr::Const(_) | Expr::Group(_) | Expr::Agg(_) => false,
+            Expr::Const(_) | Expr::Group(_) | Expr::Agg(_) | Expr::Param(_) => false,
+            Expr::MapSlot(args) => args.iter().any(|a| a.uses_col(i)),
             Expr::Bin(_, a, b) => a.uses_col(i) || b.uses_col(i),
             Expr::Not(a) | Expr::In(a, _) => a.uses_col(i),
         }
@@ -223,11 +231,11 @@ impl Plan {
     }
 }
 
-fn small(v: u64) -> Result<usize> {
+pub(crate) fn small(v: u64) -> Result<usize> {
     usize::try_from(v).map_err(|_| Error::Invalid("index too large"))
 }
 
-fn flag(v: u64) -> Result<bool> {
+pub(crate) fn flag(v: u64) -> Result<bool> {
     match v {
         0 => Ok(false),
         1 => Ok(true),
@@ -235,7 +243,7 @@ fn flag(v: u64) -> Result<bool> {
     }
 }
 
-fn opt_expr(r: &mut ListReader<'_>) -> Result<Option<Expr>> {
+pub(crate) fn opt_expr(r: &mut ListReader<'_>) -> Result<Option<Expr>> {
     let l = r.list()?;
     if l.is_empty() {
         Ok(None)
@@ -244,7 +252,7 @@ fn opt_expr(r: &mut ListReader<'_>) -> Result<Option<Expr>> {
     }
 }
 
-fn exprs(l: ListReader<'_>) -> Result<Vec<Expr>> {
+pub(crate) fn exprs(l: ListReader<'_>) -> Result<Vec<Expr>> {
     exprs_at(l, 0)
 }
 
@@ -307,6 +315,14 @@ fn expr_at(mut l: ListReader<'_>, depth: usize) -> Result<Expr> {
                 .collect::<Result<Vec<_>>>()?;
             Expr::In(Box::new(a), consts)
         }
+        6 => Expr::Param(small(l.u64()?)?),
+        7 => {
+            let args = exprs_at(l.list()?, depth + 1)?;
+            if !(2..=4).contains(&args.len()) {
+                return Err(Error::Invalid("mapping_slot takes a base and 1 to 3 keys"));
+            }
+            Expr::MapSlot(args)
+        }
         40 => Expr::Group(small(l.u64()?)?),
         41 => Expr::Agg(small(l.u64()?)?),
         _ => match bin(op) {
@@ -322,7 +338,9 @@ fn expr_at(mut l: ListReader<'_>, depth: usize) -> Result<Expr> {
     Ok(e)
 }
 
-fn source_from(mut l: ListReader<'_>) -> Result<Source> {
+/// Decode a plan's source (version 2: state sources carry no key lists; the
+/// guest derives them from the filter when it binds the template).
+pub(crate) fn source_from(mut l: ListReader<'_>) -> Result<Source> {
     let kind = l.u64()?;
     let s = match kind {
         SRC_BLOCKS => Source::Blocks,
@@ -360,11 +378,11 @@ fn source_from(mut l: ListReader<'_>) -> Result<Source> {
             Source::Event { topic0, params }
         }
         SRC_ACCOUNTS => Source::Accounts {
-            addresses: fixed_list::<20>(l.list()?)?,
+            addresses: Vec::new(),
         },
         SRC_STORAGE => Source::Storage {
-            addresses: fixed_list::<20>(l.list()?)?,
-            slots: fixed_list::<32>(l.list()?)?,
+            addresses: Vec::new(),
+            slots: Vec::new(),
         },
         _ => return Err(Error::Invalid("unknown source kind")),
     };
@@ -372,117 +390,12 @@ fn source_from(mut l: ListReader<'_>) -> Result<Source> {
     Ok(s)
 }
 
-fn fixed_list<const N: usize>(mut l: ListReader<'_>) -> Result<Vec<[u8; N]>> {
-    let mut out: Vec<[u8; N]> = Vec::new();
-    while !l.is_empty() {
-        let v = l.fixed::<N>()?;
-        if let Some(prev) = out.last() {
-            if *prev >= v {
-                return Err(Error::Invalid(
-                    "state source keys are not sorted and unique",
-                ));
-            }
-        }
-        out.push(v);
-    }
-    Ok(out)
-}
-
 impl Plan {
-    /// Decode the canonical plan bytes (PLAN.md) and check them
-    /// ([`crate::check::check_plan`]): a decoded plan is a valid one.
+    /// Decode canonical plan bytes without parameters and check them
+    /// ([`crate::check::check_plan`]): a decoded plan is a valid one. A template with
+    /// parameters fails here (no values); see [`crate::template::Template::bind`].
     pub fn decode(bytes: &[u8]) -> Result<Plan> {
-        if bytes.len() > crate::check::MAX_PLAN_BYTES {
-            return Err(Error::Invalid("plan too large"));
-        }
-        let plan = Self::decode_unchecked(bytes)?;
-        crate::check::check_plan(&plan)?;
-        Ok(plan)
-    }
-
-    /// Decode without the semantic checks (types, bloom keys, bounds).
-    pub fn decode_unchecked(bytes: &[u8]) -> Result<Plan> {
-        let mut r = rlp::list_exact(bytes)?;
-        if r.u64()? != 1 {
-            return Err(Error::Invalid("plan version is not 1"));
-        }
-        let source = source_from(r.list()?)?;
-        let first_block = r.u64()?;
-        let last_block = r.u64()?;
-        if first_block > last_block {
-            return Err(Error::Invalid("first_block > last_block"));
-        }
-        let mut bl = r.list()?;
-        let mut bloom_keys = Vec::new();
-        while !bl.is_empty() {
-            let mut k = bl.list()?;
-            bloom_keys.push((k.fixed::<20>()?, k.fixed::<32>()?));
-            k.finish()?;
-        }
-        let state_filter = opt_expr(&mut r)?;
-        let filter = opt_expr(&mut r)?;
-        let group_by = exprs(r.list()?)?;
-        let mut al = r.list()?;
-        let mut aggregates = Vec::new();
-        while !al.is_empty() {
-            let mut a = al.list()?;
-            let op = a.u64()?;
-            let e = if a.is_empty() {
-                None
-            } else {
-                Some(expr_from(a.list()?)?)
-            };
-            a.finish()?;
-            match (op, &e) {
-                (COUNT_STAR, None) => {}
-                (COUNT..=AVG, Some(_)) => {}
-                _ => return Err(Error::Invalid("bad aggregate")),
-            }
-            aggregates.push((op, e));
-        }
-        let select = exprs(r.list()?)?;
-        let mut ol = r.list()?;
-        let mut order_by = Vec::new();
-        while !ol.is_empty() {
-            let mut o = ol.list()?;
-            let i = small(o.u64()?)?;
-            let desc = flag(o.u64()?)?;
-            o.finish()?;
-            if i >= select.len() {
-                return Err(Error::Invalid("order_by index out of range"));
-            }
-            order_by.push((i, desc));
-        }
-        let mut ll = r.list()?;
-        let limit = if ll.is_empty() { None } else { Some(ll.u64()?) };
-        ll.finish()?;
-        let mut tl = r.list()?;
-        let mut output_types = Vec::new();
-        while !tl.is_empty() {
-            let t = tl.u64()?;
-            if !(T_UINT..=T_BOOL).contains(&t) {
-                return Err(Error::Invalid("unknown output type"));
-            }
-            output_types.push(t);
-        }
-        r.finish()?;
-        if output_types.len() != select.len() || select.is_empty() || select.len() > 255 {
-            return Err(Error::Invalid("output_types do not match select"));
-        }
-        Ok(Plan {
-            source,
-            first_block,
-            last_block,
-            bloom_keys,
-            state_filter,
-            filter,
-            group_by,
-            aggregates,
-            select,
-            order_by,
-            limit,
-            output_types,
-        })
+        crate::template::Template::decode(bytes)?.bind(&[])
     }
 
     /// Aggregated iff aggregates or group_by is non-empty.

@@ -1,4 +1,4 @@
-//! `query`: reads rlp([chain_id, plan, witness]) from stdin, runs
+//! `query`: reads rlp([chain_id, plan_template, witness, params]) from stdin, runs
 //! `query_core::run` and commits the ABI-encoded journal. Any inconsistency
 //! panics: the guest fails and no proof exists.
 #![no_main]

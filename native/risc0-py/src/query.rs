@@ -7,6 +7,7 @@
 //! | 1 run | guest input `rlp([chain_id, plan, witness])` | the journal the guest would commit |
 //! | 2 check | plan bytes | `rlp([])` when the guest accepts the plan |
 //! | 3 state points | plan bytes | `rlp([[block, address, [slot, ...]], ...])`: the state proofs the witness must hold |
+//! | 5 check bound | `rlp([template, params])` | `rlp([])` when the guest binds the template to the values and accepts the plan |
 //! | 4 evaluate | `rlp([plan, [row, ...]])`, a row a list of values (`[]` NULL, `[1, uint]`, `[2, bytes]`, `[3, 0/1]`) | the journal's `result` for those source rows (no witness: for tests of the semantics) |
 
 use ethcore::rlp;
@@ -23,6 +24,8 @@ pub const OP_CHECK: u64 = 2;
 pub const OP_STATE_POINTS: u64 = 3;
 /// evaluate a plan over given source rows
 pub const OP_EVALUATE: u64 = 4;
+/// bind a template to parameter values and check the plan
+pub const OP_CHECK_BOUND: u64 = 5;
 
 /// Runs one command.
 pub fn run(command: &[u8]) -> Result<Vec<u8>> {
@@ -50,6 +53,13 @@ pub fn run(command: &[u8]) -> Result<Vec<u8>> {
             Ok(rlp::list_from_payload(&items))
         }
         OP_EVALUATE => evaluate(arg),
+        OP_CHECK_BOUND => {
+            let mut r = rlp::list_exact(arg)?;
+            let template = query_core::template::Template::decode(r.bytes()?)?;
+            template.bind(r.bytes()?)?;
+            r.finish()?;
+            Ok(rlp::list_from_payload(&[]))
+        }
         _ => Err(Error::Invalid("unknown query command")),
     }
 }
