@@ -28,15 +28,24 @@ def measure_echo(size: int, action: str) -> dict:
     started = time.perf_counter()
     if action == "execute":
         run = execute(program, data)
-        return {"seconds": time.perf_counter() - started, "cycles": run.cycles,
-                "user_cycles": run.user_cycles, "segments": run.segments}  # fmt: skip
+        return {
+            "seconds": time.perf_counter() - started,
+            "cycles": run.cycles,
+            "user_cycles": run.user_cycles,
+            "segments": run.segments,
+        }
     receipt = prove(program, data, kind=action)
     seconds = time.perf_counter() - started
     verify_started = time.perf_counter()
     verify(receipt, program.image_id)
-    return {"seconds": seconds, "verify_seconds": time.perf_counter() - verify_started,
-            "cycles": receipt.stats.cycles, "user_cycles": receipt.stats.user_cycles,
-            "segments": receipt.stats.segments, "receipt_bytes": len(receipt.to_bytes())}  # fmt: skip
+    return {
+        "seconds": seconds,
+        "verify_seconds": time.perf_counter() - verify_started,
+        "cycles": receipt.stats.cycles,
+        "user_cycles": receipt.stats.user_cycles,
+        "segments": receipt.stats.segments,
+        "receipt_bytes": len(receipt.to_bytes()),
+    }
 
 
 def run_child(*args: str) -> dict:
@@ -60,19 +69,37 @@ def bench_echo() -> None:
     from rich.table import Table
 
     table = Table(title="echo guest: execute vs real proof (composite and succinct)")
-    for col in ("input", "cycles", "user cycles", "segments", "execute s", "prove s",
-                "prove/execute", "verify s", "peak MiB (prove)", "receipt bytes", "kind"):  # fmt: skip
+    for col in (
+        "input",
+        "cycles",
+        "user cycles",
+        "segments",
+        "execute s",
+        "prove s",
+        "prove/execute",
+        "verify s",
+        "peak MiB (prove)",
+        "receipt bytes",
+        "kind",
+    ):
         table.add_column(col, justify="right")
     for size in (1024, 64 * 1024):
         run = run_child("echo", str(size), "execute")
         for kind in ("composite", "succinct"):
             proof = run_child("echo", str(size), kind)
             table.add_row(
-                f"{size // 1024} KiB", f"{proof['cycles']:,}", f"{proof['user_cycles']:,}",
-                str(proof["segments"]), f"{run['seconds']:.3f}", f"{proof['seconds']:.1f}",
-                f"{proof['seconds'] / run['seconds']:.0f}x", f"{proof['verify_seconds']:.3f}",
-                f"{proof['peak_mib']:.0f}", f"{proof['receipt_bytes']:,}", kind,
-            )  # fmt: skip
+                f"{size // 1024} KiB",
+                f"{proof['cycles']:,}",
+                f"{proof['user_cycles']:,}",
+                str(proof["segments"]),
+                f"{run['seconds']:.3f}",
+                f"{proof['seconds']:.1f}",
+                f"{proof['seconds'] / run['seconds']:.0f}x",
+                f"{proof['verify_seconds']:.3f}",
+                f"{proof['peak_mib']:.0f}",
+                f"{proof['receipt_bytes']:,}",
+                kind,
+            )
     Console(width=160).print(table)
 
 
@@ -82,10 +109,11 @@ def bench_ethcore_cycles() -> None:
     from rich.table import Table
 
     sys.path.insert(0, str(REPO / "tests"))
-    from support import ethcheck_inputs
     import mainnet
 
     from coprocessor.zkvm import Program, execute
+
+    from support import ethcheck_inputs
 
     console = Console(width=160)
     if not mainnet.FIXTURES.is_dir():
@@ -94,17 +122,29 @@ def bench_ethcore_cycles() -> None:
     guests = {"accelerated": Program.load("ethcheck"), "software": Program.load("ethcheck-sw")}
     base = {k: execute(g, ethcheck_inputs.noop()).user_cycles for k, g in guests.items()}
     table = Table(title="ethcore in the guest (executor): user cycles above an empty run")
-    for col in ("check", "keccak accelerator", "software keccak", "software / accelerator",
-                "input bytes"):  # fmt: skip
+    for col in (
+        "check",
+        "keccak accelerator",
+        "software keccak",
+        "software / accelerator",
+        "input bytes",
+    ):
         table.add_column(col, justify="right")
     for name, build in ethcheck_inputs.CASES.items():
         command = build()
         cycles = {k: execute(g, command).user_cycles - base[k] for k, g in guests.items()}
-        table.add_row(name, f"{cycles['accelerated']:,}", f"{cycles['software']:,}",
-                      f"{cycles['software'] / cycles['accelerated']:.1f}x", f"{len(command):,}")  # fmt: skip
+        table.add_row(
+            name,
+            f"{cycles['accelerated']:,}",
+            f"{cycles['software']:,}",
+            f"{cycles['software'] / cycles['accelerated']:.1f}x",
+            f"{len(command):,}",
+        )
     console.print(table)
-    console.print(f"empty run (guest start, read, commit): {base['accelerated']:,} user cycles; "
-                  "anchor: Steel ~4.3M cycles per ERC20 balanceOf, ~4M per block of receipts")  # fmt: skip
+    console.print(
+        f"empty run (guest start, read, commit): {base['accelerated']:,} user cycles; "
+        "anchor: Steel ~4.3M cycles per ERC20 balanceOf, ~4M per block of receipts"
+    )
 
 
 # --- query guest: cycles per data point, end-to-end times -----------------------------------------
@@ -115,10 +155,10 @@ PROVE_BUDGET_S = 180  # a real proof is attempted only for queries expected to p
 def _query_env(tmp: Path):
     """A devchain (anvil) with the tests' history, fully indexed into a fresh DuckDB store."""
     sys.path.insert(0, str(REPO / "tests"))
-    from support.devchain import start_devnode
-
     from coprocessor.indexer import Indexer
     from coprocessor.store import Store
+
+    from support.devchain import start_devnode
 
     node = start_devnode()
     store = Store(tmp / "index.duckdb")
@@ -131,15 +171,16 @@ def _mainnet_receipts(guest) -> tuple[str, str]:
     """User cycles of a logs scan over one busy mainnet block (its whole receipts list rebuilt
     to receiptsRoot), minus a headers-only query of the same block."""
     sys.path.insert(0, str(REPO / "tests"))
-    from support import ethcheck_inputs
     import mainnet
     from eth_hash.auto import keccak
+    from rlp import encode as rlp_encode
 
     from coprocessor.compiler import compile
     from coprocessor.compiler import witness as W
     from coprocessor.compiler.journal import decode_journal
-    from rlp import encode as rlp_encode
     from coprocessor.zkvm import execute
+
+    from support import ethcheck_inputs
 
     if not mainnet.FIXTURES.is_dir():
         return "n/a", f"mainnet fixtures absent ({mainnet.FIXTURES})"
@@ -155,10 +196,14 @@ def _mainnet_receipts(guest) -> tuple[str, str]:
         return ex.user_cycles, decode_journal(ex.journal, q.plan.output_types).rows
 
     base, _ = run(f"SELECT COUNT(*) FROM blocks WHERE block_number = {n}", [])
-    scan, rows = run(f"SELECT COUNT(*) FROM logs WHERE block_number = {n}",
-                     [W.BlockItem(n, W.MODE_RECEIPTS, [], receipts)])  # fmt: skip
-    return f"{scan - base:,}", (f"{len(receipts)} receipts, {rows[0][0]} logs: COUNT(*) FROM logs minus "
-                                "the header-only query (no bloom recomputation)")  # fmt: skip
+    scan, rows = run(
+        f"SELECT COUNT(*) FROM logs WHERE block_number = {n}",
+        [W.BlockItem(n, W.MODE_RECEIPTS, [], receipts)],
+    )
+    return f"{scan - base:,}", (
+        f"{len(receipts)} receipts, {rows[0][0]} logs: COUNT(*) FROM logs minus "
+        "the header-only query (no bloom recomputation)"
+    )
 
 
 def bench_query(skip_prove: bool = False) -> None:
@@ -169,8 +214,7 @@ def bench_query(skip_prove: bool = False) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from coprocessor.compiler import catalogue, compile
-    from coprocessor.compiler import native
+    from coprocessor.compiler import catalogue, compile, native
     from coprocessor.compiler import schema as S
     from coprocessor.compiler import witness as W
     from coprocessor.compiler.journal import guest_input
@@ -189,14 +233,18 @@ def bench_query(skip_prove: bool = False) -> None:
             token = h.tokens["DUSD"]
 
             def cq(sql, params=None, views=None):
-                return compile(sql, params=params or {}, store=store, views=views, fetch_state=ix.fetch_state)
+                return compile(
+                    sql, params=params or {}, store=store, views=views, fetch_state=ix.fetch_state
+                )
 
             def cycles(sql, params=None):
                 q = cq(sql, params)
                 return execute(guest, guest_input(q, chain_id)).user_cycles, q.witness.counts()
 
-            table = Table(title="query guest (executor, devchain): user cycles per data point, "
-                                "by differencing two queries")  # fmt: skip
+            table = Table(
+                title="query guest (executor, devchain): user cycles per data point, "
+                "by differencing two queries"
+            )
             for col in ("data point", "user cycles", "how measured"):
                 table.add_column(col, justify="right" if col == "user cycles" else "left")
             short, long_ = 4, 12  # range lengths (blocks ending at the anchor)
@@ -207,25 +255,41 @@ def bench_query(skip_prove: bool = False) -> None:
             c1, _ = cycles(sql, rng(short))
             c2, _ = cycles(sql, rng(long_))
             header = (c2 - c1) / (long_ - short)
-            table.add_row("header in a range (chain link + row)", f"{header:,.0f}",
-                          f"COUNT(*) FROM blocks over {long_} vs {short} blocks")  # fmt: skip
+            table.add_row(
+                "header in a range (chain link + row)",
+                f"{header:,.0f}",
+                f"COUNT(*) FROM blocks over {long_} vs {short} blocks",
+            )
 
             # account proof: one vs two addresses at one block
             sql = "SELECT balance FROM accounts WHERE address IN ({}) AND block_number = :b"
             a1, a2 = h.accounts[1], h.accounts[2]
             c1, _ = cycles(sql.format(":x"), {"x": a1, "b": b})
             c2, _ = cycles(sql.format(":x, :y"), {"x": a1, "y": a2, "b": b})
-            table.add_row("account (MPT proof)", f"{c2 - c1:,}", "accounts: 2 vs 1 addresses at one block")
+            table.add_row(
+                "account (MPT proof)", f"{c2 - c1:,}", "accounts: 2 vs 1 addresses at one block"
+            )
 
             # storage slot: one vs two slots of one account at one block
-            sql = ("SELECT value FROM storage WHERE address = :t AND slot IN ({}) AND block_number = :b")
+            sql = (
+                "SELECT value FROM storage"
+                " WHERE address = :t AND slot IN ({}) AND block_number = :b"
+            )
             try:
-                c1, _ = cycles(sql.format("mapping_slot(:bs, :x)"), {"t": token, "b": b, "bs": BALANCE_SLOT, "x": a1})
-                c2, _ = cycles(sql.format("mapping_slot(:bs, :x), mapping_slot(:bs, :y)"),
-                               {"t": token, "b": b, "bs": BALANCE_SLOT, "x": a1, "y": a2})  # fmt: skip
-                table.add_row("storage slot (MPT proof)", f"{c2 - c1:,}",
-                              "storage: 2 vs 1 slots of one token at one block")  # fmt: skip
-            except Exception as e:  # noqa: BLE001
+                c1, _ = cycles(
+                    sql.format("mapping_slot(:bs, :x)"),
+                    {"t": token, "b": b, "bs": BALANCE_SLOT, "x": a1},
+                )
+                c2, _ = cycles(
+                    sql.format("mapping_slot(:bs, :x), mapping_slot(:bs, :y)"),
+                    {"t": token, "b": b, "bs": BALANCE_SLOT, "x": a1, "y": a2},
+                )
+                table.add_row(
+                    "storage slot (MPT proof)",
+                    f"{c2 - c1:,}",
+                    "storage: 2 vs 1 slots of one token at one block",
+                )
+            except Exception as e:
                 table.add_row("storage slot (MPT proof)", "n/a", f"not measured: {e}")
 
             # receipts of one block
@@ -234,11 +298,16 @@ def bench_query(skip_prove: bool = False) -> None:
             c2, k2 = cycles(sql, rng(long_))
             per_block = (c2 - c1) / (long_ - short) - header
             n_rc = (k2["receipts"] - k1["receipts"]) / (long_ - short)
-            table.add_row("receipts of one block (trie rebuild)", f"{per_block:,.0f}",
-                          f"receipts over {long_} vs {short} blocks minus headers; "
-                          f"{n_rc:.1f} receipts/block = {per_block / n_rc:,.0f} per receipt")  # fmt: skip
+            table.add_row(
+                "receipts of one block (trie rebuild)",
+                f"{per_block:,.0f}",
+                f"receipts over {long_} vs {short} blocks minus headers; "
+                f"{n_rc:.1f} receipts/block = {per_block / n_rc:,.0f} per receipt",
+            )
 
-            table.add_row("receipts of mainnet block 22162263 (trie rebuild)", *_mainnet_receipts(guest))
+            table.add_row(
+                "receipts of mainnet block 22162263 (trie rebuild)", *_mainnet_receipts(guest)
+            )
 
             # transactions (+ receipts) of one block, without and with sender recovery
             sql = "SELECT COUNT(*) FROM transactions WHERE block_number BETWEEN :a AND :b"
@@ -246,15 +315,24 @@ def bench_query(skip_prove: bool = False) -> None:
             t2, k2 = cycles(sql, rng(long_))
             n_tx = (k2["transactions"] - k1["transactions"]) / (long_ - short)
             tx_block = (t2 - t1) / (long_ - short) - header - per_block
-            table.add_row("transactions of one block (trie rebuild + decode)", f"{tx_block:,.0f}",
-                          f"transactions minus receipts over {long_} vs {short} blocks; "
-                          f"{n_tx:.1f} txs/block = {tx_block / n_tx:,.0f} per tx")  # fmt: skip
-            sql = 'SELECT COUNT(DISTINCT "from") FROM transactions WHERE block_number BETWEEN :a AND :b'
+            table.add_row(
+                "transactions of one block (trie rebuild + decode)",
+                f"{tx_block:,.0f}",
+                f"transactions minus receipts over {long_} vs {short} blocks; "
+                f"{n_tx:.1f} txs/block = {tx_block / n_tx:,.0f} per tx",
+            )
+            sql = (
+                'SELECT COUNT(DISTINCT "from") FROM transactions'
+                " WHERE block_number BETWEEN :a AND :b"
+            )
             f2, _ = cycles(sql, rng(long_))
             recover = (f2 - t2) / k2["transactions"]
-            table.add_row("one transaction's sender recovery (ecrecover)", f"{recover:,.0f}",
-                          f'COUNT(DISTINCT "from") minus COUNT(*) over {k2["transactions"]} txs '
-                          "(software secp256k1, k256)")  # fmt: skip
+            table.add_row(
+                "one transaction's sender recovery (ecrecover)",
+                f"{recover:,.0f}",
+                f'COUNT(DISTINCT "from") minus COUNT(*) over {k2["transactions"]} txs '
+                "(software secp256k1, k256)",
+            )
             console.print(table)
             console.print(f"[dim]devchain: blocks {h.first_block}..{b}; anchor {b}[/]")
 
@@ -265,35 +343,71 @@ def bench_query(skip_prove: bool = False) -> None:
                 "erc20_balance_at_block": None,
                 "base_fee_and_gas": {"from_block": h.first_block, "to_block": b},
                 "transfer_volume_into_account": None,
-                "failed_transactions_to_contract": {"contract": token, "from_block": h.first_block, "to_block": b},
+                "failed_transactions_to_contract": {
+                    "contract": token,
+                    "from_block": h.first_block,
+                    "to_block": b,
+                },
             }
             from collections import Counter
 
             counts: Counter[bytes] = Counter()
-            for item in node.client.call("eth_getLogs", [{"address": "0x" + token.hex(),
-                                                           "fromBlock": hex(h.first_block), "toBlock": hex(b)}]):  # fmt: skip
+            for item in node.client.call(
+                "eth_getLogs",
+                [
+                    {
+                        "address": "0x" + token.hex(),
+                        "fromBlock": hex(h.first_block),
+                        "toBlock": hex(b),
+                    }
+                ],
+            ):
                 if len(item["topics"]) == 3:
                     counts[bytes.fromhex(item["topics"][2][26:])] += 1
             receiver = counts.most_common(1)[0][0]
-            cases["transfer_volume_into_account"] = {"token": token, "account": receiver,
-                                                     "from_block": h.first_block, "to_block": b}  # fmt: skip
-            cases["erc20_balance_at_block"] = {"token": token, "balance_slot": BALANCE_SLOT, "account": receiver,
-                                               "block": b - 3}  # fmt: skip
-            e2e = Table(title="end to end on the devchain (seconds; prove = real composite proof, "
-                              f"dev=False: the first three, then where expected under {PROVE_BUDGET_S} s)")  # fmt: skip
-            for col in ("query", "compile", "witness", "execute", "user cycles", "segments", "prove",
-                        "verify", "rows"):  # fmt: skip
+            cases["transfer_volume_into_account"] = {
+                "token": token,
+                "account": receiver,
+                "from_block": h.first_block,
+                "to_block": b,
+            }
+            cases["erc20_balance_at_block"] = {
+                "token": token,
+                "balance_slot": BALANCE_SLOT,
+                "account": receiver,
+                "block": b - 3,
+            }
+            e2e = Table(
+                title="end to end on the devchain (seconds; prove = real composite proof, "
+                f"dev=False: the first three, then where expected under {PROVE_BUDGET_S} s)"
+            )
+            for col in (
+                "query",
+                "compile",
+                "witness",
+                "execute",
+                "user cycles",
+                "segments",
+                "prove",
+                "verify",
+                "rows",
+            ):
                 e2e.add_column(col, justify="left" if col == "query" else "right")
             proved_rate = None
             for k, (name, params) in enumerate(cases.items()):
                 qd = cat[name]
                 t0 = time.perf_counter()
-                q = compile(qd.sql, params=params, views=qd.views, store=store, fetch_state=ix.fetch_state)
+                q = compile(
+                    qd.sql, params=params, views=qd.views, store=store, fetch_state=ix.fetch_state
+                )
                 compile_s = time.perf_counter() - t0
                 w0 = time.perf_counter()  # the witness part of compile, measured again on its own
                 kind = q.source.kind
-                points = (native.state_points(q.plan.encode(), storage=kind == S.SRC_STORAGE)
-                          if kind in S.STATE_SOURCES else [])  # fmt: skip
+                points = (
+                    native.state_points(q.plan.encode(), storage=kind == S.SRC_STORAGE)
+                    if kind in S.STATE_SOURCES
+                    else []
+                )
                 W.build(store, q.plan, q.source, q.anchor, points).encode()
                 witness_s = time.perf_counter() - w0
                 data = guest_input(q, chain_id)
@@ -314,12 +428,24 @@ def bench_query(skip_prove: bool = False) -> None:
                     proved_rate = r.stats.cycles / r.stats.seconds
                 elif expect is not None:
                     prove_s = f"not measured (dev; ~{expect:,.0f} s est.)"
-                e2e.add_row(name, f"{compile_s - witness_s:.3f}", f"{witness_s:.3f}", f"{execute_s:.2f}",
-                            f"{ex.user_cycles:,}", str(ex.segments), prove_s, verify_s, str(len(q.expected)))  # fmt: skip
+                e2e.add_row(
+                    name,
+                    f"{compile_s - witness_s:.3f}",
+                    f"{witness_s:.3f}",
+                    f"{execute_s:.2f}",
+                    f"{ex.user_cycles:,}",
+                    str(ex.segments),
+                    prove_s,
+                    verify_s,
+                    str(len(q.expected)),
+                )
             console.print(e2e)
-            console.print("[dim]compile = SQL → plan + expected rows (native query-core run + DuckDB cross-check); witness = witness build + encode; "
-                          "prove estimates scale the measured proving rate (total cycles / s) of the proved "
-                          "query; the machine is shared, so proving seconds are an upper bound[/]")  # fmt: skip
+            console.print(
+                "[dim]compile = SQL → plan + expected rows (native query-core run + DuckDB "
+                "cross-check); witness = witness build + encode; "
+                "prove estimates scale the measured proving rate (total cycles / s) of the proved "
+                "query; the machine is shared, so proving seconds are an upper bound[/]"
+            )
         finally:
             store.close()
             node.close()
@@ -329,8 +455,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="coprocessor benchmarks")
     parser.add_argument("--one", nargs=3, metavar=("GUEST", "SIZE", "ACTION"))
     parser.add_argument("--only", choices=["ethcore", "echo", "query"], help="run one section")
-    parser.add_argument("--skip-prove", action="store_true",
-                        help="query section: no real proof (it takes minutes on 2 cores)")
+    parser.add_argument(
+        "--skip-prove",
+        action="store_true",
+        help="query section: no real proof (it takes minutes on 2 cores)",
+    )
     args = parser.parse_args()
     if args.one:
         guest, size, action = args.one

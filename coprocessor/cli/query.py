@@ -64,9 +64,9 @@ def _compile_error(exc) -> None:
     raise typer.Exit(2)
 
 
-def _params(pairs: list[str]) -> dict:
+def _params(pairs: list[str] | None) -> dict:
     out = {}
-    for p in pairs:
+    for p in pairs or ():
         k, sep, v = p.partition("=")
         if not sep or not k:
             raise InvalidArgument(f"--param wants key=value, got {p!r}")
@@ -143,8 +143,8 @@ def query(
         str | None, typer.Option(help="catalogue query from queries/ (see --param)")
     ] = None,
     param: Annotated[
-        list[str], typer.Option(help="k=v query parameter (repeat); 0x-hex or decimal")
-    ] = [],
+        list[str] | None, typer.Option(help="k=v query parameter (repeat); 0x-hex or decimal")
+    ] = None,
     out_path: Annotated[
         Path | None,
         typer.Option("--out", help="receipt file (default ./receipts/<queryhash>.receipt)"),
@@ -200,8 +200,8 @@ def verify(
         str | None, typer.Option(help="... or a catalogue query from queries/ (see --param)")
     ] = None,
     param: Annotated[
-        list[str], typer.Option(help="k=v query parameter (repeat); 0x-hex or decimal")
-    ] = [],
+        list[str] | None, typer.Option(help="k=v query parameter (repeat); 0x-hex or decimal")
+    ] = None,
     rpc: Annotated[
         str | None, typer.Option(help="a node you trust: the anchor block must be on its chain")
     ] = None,

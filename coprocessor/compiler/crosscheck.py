@@ -42,7 +42,7 @@ _HUGEINT_MAX = 2**127 - 1
 _BYTES_TYPES = (schema.ADDRESS, schema.BYTES32, schema.BYTES)
 
 
-def _constant(v) -> exp.Expression:
+def _constant(v) -> exp.Expr:
     if isinstance(v, bool):
         return exp.true() if v else exp.false()
     if isinstance(v, int):
@@ -78,18 +78,26 @@ def _pad_bytes_n(tree, text: SqlText, params: dict, source: schema.Source) -> No
                 pad(node.args[key], bytes_n(node.this))
 
 
+def _constant_of(node, text: SqlText, params: dict):
+    """The value of a node lower() already accepted as a constant."""
+    found = constant_value(node, text, params)
+    assert found is not None, node.sql()
+    return found[0]
+
+
 def _rewrite(sql: str, params: dict, plan: QueryPlan, source: schema.Source) -> str:
     text = SqlText(sql)
     tree = sqlglot.parse_one(sql, read=READ)  # lower() accepted it: it is one plain SELECT
+    assert isinstance(tree, exp.Select)
     _pad_bytes_n(tree, text, params, source)
     for node in list(tree.walk()):  # the original nodes only (not the constants put in)
         if isinstance(node, exp.Anonymous) and node.name.lower() == "mapping_slot":
-            args = [constant_value(a, text, params)[0] for a in node.expressions]
+            args = [_constant_of(a, text, params) for a in node.expressions]
             node.replace(_constant(schema.mapping_slot(args[0], *args[1:])))
         elif isinstance(node, (exp.Placeholder, exp.HexString)) or (
             isinstance(node, exp.Literal) and node.is_string
         ):
-            node.replace(_constant(constant_value(node, text, params)[0]))
+            node.replace(_constant(_constant_of(node, text, params)))
     for node in list(tree.find_all(exp.Avg)):
         node.replace(
             exp.IntDiv(

@@ -77,7 +77,7 @@ def decode_rows(result: bytes, output_types) -> list[tuple]:
     (rows,) = abi_decode_checked([row_abi_type(output_types)], result)
     out = []
     for nulls, *vals in rows:
-        row = []
+        row: list = []
         for i, (t, v) in enumerate(zip(output_types, vals)):
             if nulls >> i & 1:
                 row.append(None)

@@ -138,7 +138,7 @@ def _check_nesting(text: SqlText) -> None:
             )
 
 
-def _plain_select(tree: exp.Expression, text: SqlText) -> exp.Select:
+def _plain_select(tree: exp.Expr, text: SqlText) -> exp.Select:
     """The statement, which must be one plain SELECT: no other statement, no clause outside the
     dialect, no subquery."""
     if not isinstance(tree, exp.Select):

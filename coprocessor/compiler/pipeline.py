@@ -143,6 +143,7 @@ def _add_witness(compiled: CompiledQuery, store, checkpoint, params, fetch_state
         rlp.encode([checkpoint.chain_id, compiled.plan_bytes, witness_bytes, compiled.params_bytes])
     )
     rows = decode_journal(journal, plan.output_types).rows
+    assert rows is not None  # decoded with the plan's output types
     duck = crosscheck.duckdb_rows(compiled.sql, params, plan, source, src_rows)
     crosscheck.check(rows, duck, compiled.sql)
     compiled.witness, compiled.witness_bytes, compiled.expected = witness, witness_bytes, rows

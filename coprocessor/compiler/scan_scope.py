@@ -97,7 +97,7 @@ def domain(conj: list, col: int) -> set | None:
 
 
 def scan_source(
-    source: schema.Source, conj: list, text: SqlText, table: exp.Expression, template: bool = False
+    source: schema.Source, conj: list, text: SqlText, table: exp.Expr, template: bool = False
 ) -> tuple[tuple, tuple | None, list[tuple[bytes, bytes]]]:
     """(plan source, state filter, bloom keys) of a scan of `source` under the lowered WHERE
     conjuncts `conj` (`table` is the FROM node errors point at). A `template` has neither

@@ -51,6 +51,7 @@ def scan_rows(store, plan: QueryPlan, source: schema.Source) -> list[tuple]:
             [a, b, plan.source[1]],
         )
         out = []
+        assert source.event is not None  # an event source
         for r in rows:
             d = decode_event(source.event[1], r[4:8], r[8])
             if d is not None:
@@ -109,7 +110,9 @@ def state_rows(store, plan: QueryPlan, source: schema.Source, points: list[tuple
             f"SELECT {_select_list(source)} FROM accounts WHERE block_number BETWEEN ? AND ? "
             f"AND address IN ({marks})"
         )
-        got = {(r[0], r[1]): r for r in (_convert(source, x) for x in store.sql(q, [a, b, *addrs]))}
+        got: dict[tuple, tuple] = {
+            (r[0], r[1]): r for r in (_convert(source, x) for x in store.sql(q, [a, b, *addrs]))
+        }
         keyf = lambda p: (p[0], p[1])  # noqa: E731
     else:
         slots = list(plan.source[2])

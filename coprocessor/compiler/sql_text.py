@@ -44,7 +44,7 @@ class SqlText:
         except TokenError as exc:
             raise CompileError(f"cannot tokenize: {exc}", token=sql[:20], line=1, column=1) from exc
 
-    def parse(self) -> exp.Expression:
+    def parse(self) -> exp.Expr:
         """The one statement of the text (a CompileError for a syntax error or several)."""
         try:
             trees = sqlglot.parse(self.sql, read=READ)
@@ -56,21 +56,19 @@ class SqlText:
                 line=e.get("line", 0),
                 column=_highlight_start_column(e),
             ) from exc
-        trees = [t for t in trees if t is not None]
-        if len(trees) != 1:
+        statements = [t for t in trees if t is not None]
+        if len(statements) != 1:
             column = max(1, self.sql.find(";") + 1)
             raise CompileError(
                 "exactly one SELECT statement is expected", token=";", line=1, column=column
             )
-        return trees[0]
+        return statements[0]
 
     def position(self, start: int) -> tuple[int, int]:
         """(line, column), 1-based, of the character at offset `start`."""
         return self.sql.count("\n", 0, start) + 1, start - self.sql.rfind("\n", 0, start)
 
-    def error(
-        self, node: exp.Expression | None, reason: str, keyword: str | None = None
-    ) -> CompileError:
+    def error(self, node: exp.Expr | None, reason: str, keyword: str | None = None) -> CompileError:
         """A CompileError at `keyword` near `node` (or the node's own keyword, or its text)."""
         token, start = self._locate(node, keyword)
         if start is None:

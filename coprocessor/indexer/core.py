@@ -365,9 +365,8 @@ class Indexer:
                     self._commit(pending)
                     pending, last_commit = Rows(), now
                     if progress:
-                        progress(
-                            self.store.indexed_checkpoint().last_block, self.stats.blocks, self.stats.rows
-                        )
+                        done = self.store.indexed_checkpoint().last_block
+                        progress(done, self.stats.blocks, self.stats.rows)
             self._commit(pending)
             if progress:
                 progress(last, self.stats.blocks, self.stats.rows)

@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-import pytest
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_hash.auto import keccak
+
+from coprocessor import ethcore
+from coprocessor.compiler import compile
+from coprocessor.compiler import witness as W
+from coprocessor.devchain import ALLOWANCE_SLOT, BALANCE_SLOT, selector
+
 from support.catalogue import (
     APPROVAL,
     CAT,
@@ -17,16 +25,7 @@ from support.catalogue import (
     logs,
     run,
 )
-from eth_abi import decode as abi_decode
-from eth_abi import encode as abi_encode
-from eth_hash.auto import keccak
 
-from coprocessor import ethcore
-from coprocessor.compiler import compile
-from coprocessor.compiler import witness as W
-from coprocessor.devchain import ALLOWANCE_SLOT, BALANCE_SLOT, selector
-from coprocessor.indexer import Indexer
-from coprocessor.store import Store
 
 def test_erc20_balance_at_block(env):
     node, _, _ = env
@@ -34,11 +33,19 @@ def test_erc20_balance_at_block(env):
     token = h.tokens["DUSD"]
     for block in (h.first_block + 1, h.last_block - 3, h.last_block):
         acct = busiest_receiver(c, token, h.first_block, h.last_block)
-        q = run(env, "erc20_balance_at_block", {"token": token, "balance_slot": BALANCE_SLOT,
-                                                "account": acct, "block": block})  # fmt: skip
-        want = int(call(c, token, selector("balanceOf(address)") + abi_encode(["address"], [acct]), block), 16)
+        q = run(
+            env,
+            "erc20_balance_at_block",
+            {"token": token, "balance_slot": BALANCE_SLOT, "account": acct, "block": block},
+        )
+        want = int(
+            call(c, token, selector("balanceOf(address)") + abi_encode(["address"], [acct]), block),
+            16,
+        )
         assert q.expected == [(want,)]
-        assert q.witness.counts()["storage proofs"] == 1 and q.witness.counts()["account proofs"] == 1
+        assert (
+            q.witness.counts()["storage proofs"] == 1 and q.witness.counts()["account proofs"] == 1
+        )
 
 
 def test_eth_balance_every_kth_block(env):
@@ -46,10 +53,20 @@ def test_eth_balance_every_kth_block(env):
     c, h = node.client, node.history
     acct = h.accounts[3]
     a, b, k = h.first_block, h.last_block, 4
-    q = run(env, "eth_balance_every_kth_block", {"account": acct, "from_block": a, "to_block": b, "k": k})
-    want = [(n, int(c.call("eth_getBalance", [hx(acct), hex(n)]), 16)) for n in range(a, b + 1) if n % k == 0]
+    q = run(
+        env,
+        "eth_balance_every_kth_block",
+        {"account": acct, "from_block": a, "to_block": b, "k": k},
+    )
+    want = [
+        (n, int(c.call("eth_getBalance", [hx(acct), hex(n)]), 16))
+        for n in range(a, b + 1)
+        if n % k == 0
+    ]
     assert q.expected == want and len(want) >= 5
-    assert q.witness.counts()["account proofs"] == len(want)  # proofs only where the key filter holds
+    assert q.witness.counts()["account proofs"] == len(
+        want
+    )  # proofs only where the key filter holds
 
 
 def test_transfer_volume_into_account(env):
@@ -59,8 +76,11 @@ def test_transfer_volume_into_account(env):
         token = h.tokens[sym]
         acct = busiest_receiver(c, token, h.first_block, h.last_block)
         a, b = h.first_block, h.last_block
-        q = run(env, "transfer_volume_into_account", {"token": token, "account": acct, "from_block": a,
-                                                      "to_block": b})  # fmt: skip
+        q = run(
+            env,
+            "transfer_volume_into_account",
+            {"token": token, "account": acct, "from_block": a, "to_block": b},
+        )
         got = [v for _, t, v in logs(c, token, TRANSFER, a, b) if t[2][12:] == acct]
         assert q.expected == [(sum(got), len(got))] and got
         _check_scan_witness(c, q, token, TRANSFER)
@@ -92,19 +112,35 @@ def test_distinct_senders_and_failed_transactions(env):
     c, h = node.client, node.history
     a, b = h.first_block, h.last_block
     blocks = _blocks(c, a, b)
-    for sym, token in h.tokens.items():
-        senders = {t["from"].lower() for blk in blocks for t in blk["transactions"]
-                   if (t.get("to") or "").lower() == hx(token)}  # fmt: skip
-        q = run(env, "distinct_senders_to_contract", {"contract": token, "from_block": a, "to_block": b})
+    for token in h.tokens.values():
+        senders = {
+            t["from"].lower()
+            for blk in blocks
+            for t in blk["transactions"]
+            if (t.get("to") or "").lower() == hx(token)
+        }
+        q = run(
+            env, "distinct_senders_to_contract", {"contract": token, "from_block": a, "to_block": b}
+        )
         assert q.expected == [(len(senders),)]
         failed = []
         for blk in blocks:
             rs = c.call("eth_getBlockReceipts", [blk["number"]])
             for t, r in zip(blk["transactions"], rs):
                 if (t.get("to") or "").lower() == hx(token) and r["status"] == "0x0":
-                    failed.append((int(blk["number"], 16), int(t["transactionIndex"], 16),
-                                   bytes.fromhex(t["hash"][2:]), bytes.fromhex(t["from"][2:])))  # fmt: skip
-        q = run(env, "failed_transactions_to_contract", {"contract": token, "from_block": a, "to_block": b})
+                    failed.append(
+                        (
+                            int(blk["number"], 16),
+                            int(t["transactionIndex"], 16),
+                            bytes.fromhex(t["hash"][2:]),
+                            bytes.fromhex(t["from"][2:]),
+                        )
+                    )
+        q = run(
+            env,
+            "failed_transactions_to_contract",
+            {"contract": token, "from_block": a, "to_block": b},
+        )
         assert q.expected == failed
         assert q.witness.counts()["transactions"] == sum(len(blk["transactions"]) for blk in blocks)
 
@@ -127,9 +163,20 @@ def test_erc20_allowance(env):
     c, h = node.client, node.history
     for token, owner, spender in h.approvals[:4]:
         block = h.last_block
-        q = run(env, "erc20_allowance", {"token": token, "allowance_slot": ALLOWANCE_SLOT, "owner": owner,
-                                         "spender": spender, "block": block})  # fmt: skip
-        data = selector("allowance(address,address)") + abi_encode(["address", "address"], [owner, spender])
+        q = run(
+            env,
+            "erc20_allowance",
+            {
+                "token": token,
+                "allowance_slot": ALLOWANCE_SLOT,
+                "owner": owner,
+                "spender": spender,
+                "block": block,
+            },
+        )
+        data = selector("allowance(address,address)") + abi_encode(
+            ["address", "address"], [owner, spender]
+        )
         want = abi_decode(["uint256"], bytes.fromhex(call(c, token, data, block)[2:]))[0]
         assert q.expected == [(want,)]
 
@@ -141,7 +188,9 @@ def test_base_fee_and_gas(env):
     blocks = _blocks(c, a, b)
     fees = [int(x["baseFeePerGas"], 16) for x in blocks]
     q = run(env, "base_fee_and_gas", {"from_block": a, "to_block": b})
-    assert q.expected == [(sum(fees) // len(fees), max(int(x["gasUsed"], 16) for x in blocks), len(blocks))]
+    assert q.expected == [
+        (sum(fees) // len(fees), max(int(x["gasUsed"], 16) for x in blocks), len(blocks))
+    ]
     assert q.witness.counts()["receipts"] == 0 and q.witness.blocks == []
 
 
@@ -175,29 +224,58 @@ def test_approvals_by_spender_user_view(env):
         if t[1][12:] == owner:
             per[t[2][12:]].append(v)
     want = sorted(((s, max(v), len(v)) for s, v in per.items()), key=lambda r: (-r[1], r[0]))
-    q = run(env, "approvals_by_spender", {"token": token, "owner": owner, "from_block": a, "to_block": b})
+    q = run(
+        env,
+        "approvals_by_spender",
+        {"token": token, "owner": owner, "from_block": a, "to_block": b},
+    )
     assert q.expected == want and want
 
 
 def test_every_catalogue_query_is_covered():
-    tested = {"erc20_balance_at_block", "eth_balance_every_kth_block", "transfer_volume_into_account",
-              "distinct_senders_to_contract", "failed_transactions_to_contract", "top_receivers",
-              "erc20_allowance", "base_fee_and_gas", "code_hash_at_block", "transfer_logs_per_block",
-              "approvals_by_spender"}  # fmt: skip
+    tested = {
+        "erc20_balance_at_block",
+        "eth_balance_every_kth_block",
+        "transfer_volume_into_account",
+        "distinct_senders_to_contract",
+        "failed_transactions_to_contract",
+        "top_receivers",
+        "erc20_allowance",
+        "base_fee_and_gas",
+        "code_hash_at_block",
+        "transfer_logs_per_block",
+        "approvals_by_spender",
+    }
     assert set(CAT) == tested
 
 
 def test_explain_and_anchor(env):
     node, store, _ = env
     h = node.history
-    q = run(env, "transfer_volume_into_account", {"token": h.tokens["DUSD"], "account": h.accounts[1],
-                                                  "from_block": h.first_block, "to_block": h.first_block + 5})  # fmt: skip
+    q = run(
+        env,
+        "transfer_volume_into_account",
+        {
+            "token": h.tokens["DUSD"],
+            "account": h.accounts[1],
+            "from_block": h.first_block,
+            "to_block": h.first_block + 5,
+        },
+    )
     text = q.explain()
     assert "estimated guest cycles" in text and "queryHash 0x" + q.query_hash.hex() in text
     assert len(q.witness.headers) == h.last_block - h.first_block + 1  # anchor = latest indexed
-    q2 = compile(q.sql, params={"token": h.tokens["DUSD"], "account": h.accounts[1],
-                                "from_block": h.first_block, "to_block": h.first_block + 5},
-                 store=store, at_block=h.first_block + 5)  # fmt: skip
+    q2 = compile(
+        q.sql,
+        params={
+            "token": h.tokens["DUSD"],
+            "account": h.accounts[1],
+            "from_block": h.first_block,
+            "to_block": h.first_block + 5,
+        },
+        store=store,
+        at_block=h.first_block + 5,
+    )
     assert q2.query_hash == q.query_hash and len(q2.witness.headers) == 6
     assert q2.expected == q.expected
     assert len(q2.witness_bytes) < len(q.witness_bytes)

@@ -42,16 +42,35 @@ def pad(b: bytes) -> bytes:
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory):
-    art = compile_contracts(Path(__file__).resolve().parents[1] / "contracts" / "TagEmitter.sol")["TagEmitter"]
+    art = compile_contracts(Path(__file__).resolve().parents[1] / "contracts" / "TagEmitter.sol")[
+        "TagEmitter"
+    ]
     with Anvil() as node, node.client() as c:
         sender = c.call("eth_accounts")[0]
-        tx = c.call("eth_sendTransaction", [{"from": sender, "data": "0x" + art.bytecode.hex(), "gas": hex(500_000)}])
+        tx = c.call(
+            "eth_sendTransaction",
+            [{"from": sender, "data": "0x" + art.bytecode.hex(), "gas": hex(500_000)}],
+        )
         contract = mined(c, tx)["contractAddress"]
         first = c.block_number() + 1
         for t, note, n in EMITS:  # one block each (automine)
-            data = selector("tag(bytes4,bytes16,uint256)") + abi_encode(["bytes4", "bytes16", "uint256"], [t, note, n])
-            mined(c, c.call("eth_sendTransaction", [{"from": sender, "to": contract, "data": "0x" + data.hex(),
-                                                     "gas": hex(100_000)}]))  # fmt: skip
+            data = selector("tag(bytes4,bytes16,uint256)") + abi_encode(
+                ["bytes4", "bytes16", "uint256"], [t, note, n]
+            )
+            mined(
+                c,
+                c.call(
+                    "eth_sendTransaction",
+                    [
+                        {
+                            "from": sender,
+                            "to": contract,
+                            "data": "0x" + data.hex(),
+                            "gas": hex(100_000),
+                        }
+                    ],
+                ),
+            )
         last = c.block_number()
         store = Store(tmp_path_factory.mktemp("bytesn") / "index.duckdb")
         Indexer(c, store).run(first=0)
@@ -61,7 +80,10 @@ def chain(tmp_path_factory):
 
 def q(chain, where: str, select: str = "COUNT(*)", tail: str = ""):
     store, contract, a, b, _ = chain
-    sql = f"SELECT {select} FROM tags WHERE block_number BETWEEN {a} AND {b} AND address = :c{where} {tail}"
+    sql = (
+        f"SELECT {select} FROM tags"
+        f" WHERE block_number BETWEEN {a} AND {b} AND address = :c{where} {tail}"
+    )
     return compile(sql, params={"c": contract}, views=VIEWS, store=store)
 
 
@@ -79,7 +101,10 @@ def test_bytes_n_compare_with_constants_of_their_length(chain):
 
 def test_bytes_n_select_and_order(chain):
     got = q(chain, "", "tag, note, n", "ORDER BY note DESC, n").expected
-    want = sorted(((pad(t), pad(note), n) for t, note, n in EMITS), key=lambda r: (-int.from_bytes(r[1], "big"), r[2]))
+    want = sorted(
+        ((pad(t), pad(note), n) for t, note, n in EMITS),
+        key=lambda r: (-int.from_bytes(r[1], "big"), r[2]),
+    )
     assert got == want
     assert q(chain, "", "MIN(tag), MAX(note)").expected == [(pad(CAFE), pad(NOTES[1]))]
 
@@ -87,7 +112,11 @@ def test_bytes_n_select_and_order(chain):
 def test_bytes_n_in_the_guest(chain):
     guest = zkvm.Program.load("query")
     chain_id = chain[4]
-    for cq in (q(chain, " AND tag = 0xdeadbeef", "tag, note, n", "ORDER BY n"),
-               q(chain, " AND note <> 0x" + NOTES[0].hex(), "COUNT(*), MAX(tag)")):  # fmt: skip
-        j = decode_journal(zkvm.execute(guest, guest_input(cq, chain_id)).journal, cq.plan.output_types)
+    for cq in (
+        q(chain, " AND tag = 0xdeadbeef", "tag, note, n", "ORDER BY n"),
+        q(chain, " AND note <> 0x" + NOTES[0].hex(), "COUNT(*), MAX(tag)"),
+    ):
+        j = decode_journal(
+            zkvm.execute(guest, guest_input(cq, chain_id)).journal, cq.plan.output_types
+        )
         assert j.rows == cq.expected and j.query_hash == keccak(cq.plan_bytes)

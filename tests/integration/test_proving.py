@@ -85,8 +85,9 @@ def test_real_proof_with_the_keccak_accelerator_verifies():
     # ethcheck hashes on RISC Zero's keccak accelerator: its proof carries a
     # keccak-circuit proof as well (lifted by the recursion programs that
     # risc0-zkvm 3.1.0-rc.1 ships in crates). Slow: one to two minutes on 2 cores.
-    from support import ethcheck_inputs
     import mainnet
+
+    from support import ethcheck_inputs
 
     mainnet.require()
     from coprocessor.ffi import run_ethcore
@@ -94,5 +95,6 @@ def test_real_proof_with_the_keccak_accelerator_verifies():
 
     guest = Program.load("ethcheck")
     command = ethcheck_inputs.header_hash()
-    receipt = prove(guest, command, keccak_po2=14)  # the smallest batch: one header needs ~5 permutations
+    # the smallest batch: one header needs about 5 permutations
+    receipt = prove(guest, command, keccak_po2=14)
     assert verify(receipt, guest.image_id) == run_ethcore(command)

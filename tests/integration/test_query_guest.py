@@ -77,10 +77,15 @@ def transfers(env):
 
 
 def _copy(w: W.Witness) -> W.Witness:
-    return dataclasses.replace(w, headers=list(w.headers),
-                               blocks=[dataclasses.replace(b, transactions=list(b.transactions),
-                                                           receipts=list(b.receipts)) for b in w.blocks],
-                               state=[dataclasses.replace(s, account_proof=list(s.account_proof)) for s in w.state])  # fmt: skip
+    return dataclasses.replace(
+        w,
+        headers=list(w.headers),
+        blocks=[
+            dataclasses.replace(b, transactions=list(b.transactions), receipts=list(b.receipts))
+            for b in w.blocks
+        ],
+        state=[dataclasses.replace(s, account_proof=list(s.account_proof)) for s in w.state],
+    )
 
 
 def _flip(b: bytes, i: int) -> bytes:
@@ -396,8 +401,13 @@ def _all_scanned(q, store) -> W.Witness:
     for item in w.blocks:
         if item.mode == W.MODE_BLOOM_SKIP:
             item.mode = W.MODE_RECEIPTS
-            item.receipts = [r for (r,) in store.sql("SELECT raw FROM receipts WHERE block_number = ? "
-                                                     "ORDER BY tx_index", [item.number])]  # fmt: skip
+            item.receipts = [
+                r
+                for (r,) in store.sql(
+                    "SELECT raw FROM receipts WHERE block_number = ? ORDER BY tx_index",
+                    [item.number],
+                )
+            ]
     return w
 
 
@@ -424,18 +434,40 @@ def _ill_typed(plan):
     return {
         "NOT of a uint": dataclasses.replace(plan, filter=(P.AND, f, (P.NOT, col(2)))),
         "AND of a uint": dataclasses.replace(plan, filter=(P.AND, f, col(0))),
-        "uint compared with bytes": dataclasses.replace(plan, filter=(P.AND, f, (P.EQ, col(0), col(3)))),
-        "arithmetic on an address": dataclasses.replace(plan, filter=(P.AND, f, (P.GT, (P.ADD, col(3), uint(1)), uint(0)))),
+        "uint compared with bytes": dataclasses.replace(
+            plan, filter=(P.AND, f, (P.EQ, col(0), col(3)))
+        ),
+        "arithmetic on an address": dataclasses.replace(
+            plan, filter=(P.AND, f, (P.GT, (P.ADD, col(3), uint(1)), uint(0)))
+        ),
         "count typed as an address": dataclasses.replace(plan, output_types=(S.ADDRESS,)),
         "SUM of bytes": dataclasses.replace(plan, aggregates=((P.SUM, col(8)),)),
         "row column in an aggregated select": dataclasses.replace(plan, select=(col(0),)),
         "NULL constant": dataclasses.replace(plan, filter=(P.AND, f, (P.EQ, col(4), (P.NULL_C,)))),
-    }  # fmt: skip
+    }
 
 
-@pytest.mark.parametrize("case", sorted(_ill_typed(P.QueryPlan((4,), 0, 0, (), None, (P.BOOL_C, True), (),
-                                                                 ((P.COUNT_STAR, None),), ((P.AGG_REF, 0),), (),
-                                                                 None, (S.UINT,)))))  # fmt: skip
+@pytest.mark.parametrize(
+    "case",
+    sorted(
+        _ill_typed(
+            P.QueryPlan(
+                (4,),
+                0,
+                0,
+                (),
+                None,
+                (P.BOOL_C, True),
+                (),
+                ((P.COUNT_STAR, None),),
+                ((P.AGG_REF, 0),),
+                (),
+                None,
+                (S.UINT,),
+            )
+        )
+    ),
+)
 def test_ill_typed_plan_fails(guest, env, chain_id, case):
     q = _token_logs(env)
     bad = _ill_typed(q.plan)[case]

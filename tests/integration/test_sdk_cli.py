@@ -215,8 +215,20 @@ def test_cli_verify_says_what_was_checked(saved_balance, env):
     )
     r = runner.invoke(app, ["verify", str(path), "--allow-dev"])
     assert "question: NOT checked" in r.stdout and "anchor: NOT checked" in r.stdout
-    r = runner.invoke(app, ["verify", str(path), "--json", "--allow-dev", "--name", name, *_cli_params(params),
-                            "--rpc", env[0].url])  # fmt: skip
+    r = runner.invoke(
+        app,
+        [
+            "verify",
+            str(path),
+            "--json",
+            "--allow-dev",
+            "--name",
+            name,
+            *_cli_params(params),
+            "--rpc",
+            env[0].url,
+        ],
+    )
     d = json.loads(r.stdout)
     assert r.exit_code == 0, r.output
     assert (
@@ -224,8 +236,17 @@ def test_cli_verify_says_what_was_checked(saved_balance, env):
         and d["anchor_checked"] == f"node {env[0].url}"
         and d["columns"] == ["balance"]
     )
-    r = runner.invoke(app, ["verify", str(path), "--json", "--allow-dev", "--sql",
-                            "SELECT COUNT(*) FROM blocks WHERE block_number = 1"])  # fmt: skip
+    r = runner.invoke(
+        app,
+        [
+            "verify",
+            str(path),
+            "--json",
+            "--allow-dev",
+            "--sql",
+            "SELECT COUNT(*) FROM blocks WHERE block_number = 1",
+        ],
+    )
     assert r.exit_code == 1 and "another question" in json.loads(r.stdout)["error"]
 
 
@@ -240,8 +261,23 @@ def test_cli_query_json_name_param_and_verify(env, tmp_path):
     name = "erc20_balance_at_block"
     params = params_for(env, name)
     out = tmp_path / "bal.receipt"
-    r = runner.invoke(app, ["query", "--name", name, *_cli_params(params), "--db", _db(env),
-                            "--rpc", env[0].url, "--dev", "--json", "--out", str(out)])  # fmt: skip
+    r = runner.invoke(
+        app,
+        [
+            "query",
+            "--name",
+            name,
+            *_cli_params(params),
+            "--db",
+            _db(env),
+            "--rpc",
+            env[0].url,
+            "--dev",
+            "--json",
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     d = json.loads(r.stdout)
     compiled = Coprocessor(env[1]).compile(CAT[name], params=params)
@@ -288,8 +324,21 @@ def test_cli_query_sql_table_default_receipt_path(env, tmp_path, monkeypatch):
     h = env[0].history
     sql = CAT["base_fee_and_gas"].sql
     # the catalogue SQL starts with a `--` comment: `--` ends the options
-    r = runner.invoke(app, ["query", "--db", _db(env), "--dev", "--param", f"from_block={h.first_block}",
-                            "--param", f"to_block={h.first_block + 3}", "--", sql])  # fmt: skip
+    r = runner.invoke(
+        app,
+        [
+            "query",
+            "--db",
+            _db(env),
+            "--dev",
+            "--param",
+            f"from_block={h.first_block}",
+            "--param",
+            f"to_block={h.first_block + 3}",
+            "--",
+            sql,
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "queryHash" in r.stdout and "image ID" in r.stdout and "cycles" in r.stdout
     saved = list((tmp_path / "receipts").glob("*.receipt"))
@@ -301,15 +350,27 @@ def test_cli_query_sql_table_default_receipt_path(env, tmp_path, monkeypatch):
 
 def test_cli_explain(env):
     name = "top_receivers"
-    r = runner.invoke(app, ["query", "--name", name, *_cli_params(params_for(env, name)), "--db", _db(env),
-                            "--explain"])  # fmt: skip
+    r = runner.invoke(
+        app,
+        [
+            "query",
+            "--name",
+            name,
+            *_cli_params(params_for(env, name)),
+            "--db",
+            _db(env),
+            "--explain",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "queryHash 0x" in r.stdout and "bloom" in r.stdout and "expected" in r.stdout
 
 
 def test_cli_bad_sql_exit_2_with_token(env):
-    r = runner.invoke(app, ["query", "SELECT value FROM storage\nWHERE address = 1 UNION SELECT 1",
-                            "--db", _db(env)])  # fmt: skip
+    r = runner.invoke(
+        app,
+        ["query", "SELECT value FROM storage\nWHERE address = 1 UNION SELECT 1", "--db", _db(env)],
+    )
     assert r.exit_code == 2, r.output
     assert "compile error" in r.output and "token" in r.output and "line" in r.output
     r = runner.invoke(
@@ -321,8 +382,21 @@ def test_cli_bad_sql_exit_2_with_token(env):
 def test_cli_verify_rejects_a_tampered_journal(env, tmp_path):
     name = "base_fee_and_gas"
     out = tmp_path / "fee.receipt"
-    r = runner.invoke(app, ["query", "--name", name, *_cli_params(params_for(env, name)), "--db", _db(env),
-                            "--dev", "--json", "--out", str(out)])  # fmt: skip
+    r = runner.invoke(
+        app,
+        [
+            "query",
+            "--name",
+            name,
+            *_cli_params(params_for(env, name)),
+            "--db",
+            _db(env),
+            "--dev",
+            "--json",
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     meta = json.loads(sidecar_path(out).read_text())
     meta["types"] = ["uint256", "uint256"]  # a sidecar that does not fit the journal
@@ -345,8 +419,11 @@ def test_real_proof_of_the_cheapest_catalogue_query(cp, env, tmp_path):
     started = time.perf_counter()
     res = cp.prove(CAT[CHEAPEST], params=params)
     wall = time.perf_counter() - started
-    print(f"\n{CHEAPEST}: real proof {res.proving_seconds:.1f}s (wall {wall:.1f}s), {res.cycles:,} cycles "
-          f"({res.user_cycles:,} user, {res.segments} segments), receipt {res.receipt_size:,} bytes")  # fmt: skip
+    print(
+        f"\n{CHEAPEST}: real proof {res.proving_seconds:.1f}s (wall {wall:.1f}s), "
+        f"{res.cycles:,} cycles "
+        f"({res.user_cycles:,} user, {res.segments} segments), receipt {res.receipt_size:,} bytes"
+    )
     assert not res.dev and not res.receipt.is_fake and res.receipt.kind == "composite"
     assert res.rows == compiled.expected
     j = res.verify()

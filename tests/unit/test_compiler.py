@@ -1,4 +1,5 @@
-"""coprocessor.compiler without a chain: the dialect's errors, plan canonicality, queryHash, catalogue."""
+"""coprocessor.compiler without a chain: the dialect's errors, plan canonicality, queryHash,
+catalogue."""
 
 from __future__ import annotations
 
@@ -86,7 +87,10 @@ def test_anchor_before_range_end_is_refused():
         lower(f"SELECT value {BASE}", anchor=5)
 
 
-Q = 'SELECT "to", SUM(value) AS v FROM erc20_transfers WHERE token = {t} AND block_number BETWEEN {a} AND {b} GROUP BY "to" ORDER BY v DESC LIMIT 5'
+Q = (
+    'SELECT "to", SUM(value) AS v FROM erc20_transfers WHERE token = {t} '
+    'AND block_number BETWEEN {a} AND {b} GROUP BY "to" ORDER BY v DESC LIMIT 5'
+)
 
 
 def _reformat(sql: str, data) -> str:
@@ -161,8 +165,11 @@ def test_mapping_slot_matches_solidity_layout():
     a, b = bytes.fromhex("11" * 20), bytes.fromhex("22" * 20)
     assert mapping_slot(0, a) == balance_slot(a)
     assert mapping_slot(1, a, b) == allowance_slot(a, b)
-    q = compile("SELECT value FROM storage WHERE address = :t AND slot = mapping_slot(1, :o, :s) "
-                "AND block_number = 5", params={"t": TOKEN, "o": a, "s": b})  # fmt: skip
+    q = compile(
+        "SELECT value FROM storage WHERE address = :t AND slot = mapping_slot(1, :o, :s) "
+        "AND block_number = 5",
+        params={"t": TOKEN, "o": a, "s": b},
+    )
     assert q.plan.source[2] == (allowance_slot(a, b),)
 
 
@@ -181,10 +188,15 @@ def test_plan_encoding_is_rlp_with_documented_layout():
 
 def test_guest_evaluation_is_exact():
     big = 2**255
-    rows = [(1, 0, 0, b"a" * 20, b"x" * 20, b"y" * 20, big), (1, 0, 1, b"a" * 20, b"x" * 20, b"z" * 20, big - 1),
-            (2, 0, 0, b"a" * 20, b"x" * 20, b"y" * 20, 3)]  # fmt: skip
-    q = compile("SELECT AVG(value), MIN(value), MAX(value), COUNT(DISTINCT \"to\") FROM erc20_transfers "
-                "WHERE block_number BETWEEN 1 AND 2 AND value > 2")  # fmt: skip
+    rows = [
+        (1, 0, 0, b"a" * 20, b"x" * 20, b"y" * 20, big),
+        (1, 0, 1, b"a" * 20, b"x" * 20, b"z" * 20, big - 1),
+        (2, 0, 0, b"a" * 20, b"x" * 20, b"y" * 20, 3),
+    ]
+    q = compile(
+        'SELECT AVG(value), MIN(value), MAX(value), COUNT(DISTINCT "to") FROM erc20_transfers '
+        "WHERE block_number BETWEEN 1 AND 2 AND value > 2"
+    )
     with pytest.raises(QueryEvaluationError, match="overflow in SUM"):
         evaluate(q.plan, rows)
     q = compile(
@@ -222,10 +234,17 @@ def test_user_event_view():
     views = {
         "swaps": "Swap(address indexed sender, uint256 amount0In, uint112 amount1In, bool flag)"
     }
-    q = compile("SELECT SUM(amount0In) FROM swaps WHERE address = :p AND flag = TRUE AND block_number = 3",
-                params={"p": TOKEN}, views=views)  # fmt: skip
-    assert q.plan.source[0] == 5 and q.plan.source[2] == ((1, 160, True), (2, 256, False), (2, 112, False),
-                                                          (3, 8, False))  # fmt: skip
+    q = compile(
+        "SELECT SUM(amount0In) FROM swaps WHERE address = :p AND flag = TRUE AND block_number = 3",
+        params={"p": TOKEN},
+        views=views,
+    )
+    assert q.plan.source[0] == 5 and q.plan.source[2] == (
+        (1, 160, True),
+        (2, 256, False),
+        (2, 112, False),
+        (3, 8, False),
+    )
     with pytest.raises(CompileError, match="not supported"):
         compile("SELECT x FROM v WHERE block_number = 1", views={"v": "E(string s)"})
 
@@ -248,22 +267,38 @@ def test_comparisons_over_aggregates_and_group_keys():
     """Used to crash the compiler with a TypeError (found by fuzzing)."""
     a = b"\x01" * 20
     rows = [(1, 0, 0, a, a, a, 5), (1, 1, 1, a, a, a, 6), (2, 0, 2, a, a, a, 7)]
-    q = compile("SELECT block_number, block_number = COUNT(*) AS same, COUNT(*) > 1 AS many "
-                "FROM erc20_transfers WHERE block_number BETWEEN 1 AND 3 GROUP BY block_number")  # fmt: skip
+    q = compile(
+        "SELECT block_number, block_number = COUNT(*) AS same, COUNT(*) > 1 AS many "
+        "FROM erc20_transfers WHERE block_number BETWEEN 1 AND 3 GROUP BY block_number"
+    )
     assert evaluate(q.plan, rows) == [(1, False, True), (2, False, False)]
     with pytest.raises(CompileError, match="cannot compare"):
         compile('SELECT "to" = COUNT(*) FROM erc20_transfers WHERE block_number = 1 GROUP BY "to"')
 
 
-@pytest.mark.parametrize("sql, params, reason", [
-    ("SELECT block_number, tx_index:c FROM transactions WHERE block_number BETWEEN 1 AND 2", {"c": 1},
-     "output name must be an identifier"),
-    ("SELECT COUNT(*) FROM blocks WHERE block_number = :c", {"c": "²"}, "must be an integer"),
-    ("SELECT " + "(" * 3000 + "1" + ")" * 3000 + " FROM blocks WHERE block_number = 1", {}, "nested too deeply"),
-    ("SELECT block_number + COUNT(*) FROM blocks WHERE block_number = 1", {}, "GROUP BY"),
-    ("SELECT COUNT(*) FROM blocks WHERE block_number = 1 AND " + " AND ".join(["gas_used > 1"] * 300), {},
-     "nested too deeply"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "sql, params, reason",
+    [
+        (
+            "SELECT block_number, tx_index:c FROM transactions WHERE block_number BETWEEN 1 AND 2",
+            {"c": 1},
+            "output name must be an identifier",
+        ),
+        ("SELECT COUNT(*) FROM blocks WHERE block_number = :c", {"c": "²"}, "must be an integer"),
+        (
+            "SELECT " + "(" * 3000 + "1" + ")" * 3000 + " FROM blocks WHERE block_number = 1",
+            {},
+            "nested too deeply",
+        ),
+        ("SELECT block_number + COUNT(*) FROM blocks WHERE block_number = 1", {}, "GROUP BY"),
+        (
+            "SELECT COUNT(*) FROM blocks WHERE block_number = 1 AND "
+            + " AND ".join(["gas_used > 1"] * 300),
+            {},
+            "nested too deeply",
+        ),
+    ],
+)
 def test_crashes_found_by_fuzzing_are_compile_errors(sql, params, reason):
     with pytest.raises(CompileError, match=reason):
         compile(sql, params=params)

@@ -13,9 +13,24 @@ from coprocessor.compiler.schema import BUILTIN
 from coprocessor.errors import CompileError
 
 TABLES = ["blocks", "transactions", "receipts", "logs", "accounts", "storage", "erc20_transfers"]
-CONSTS = ["0", "1", "7", "115792089237316195423570985008687907853269984665640564039457584007913129639935",
-          "0x" + "11" * 20, "0x" + "22" * 32, "0xdeadbeef", "true", "false", ":p", ":q", "'x'", "1.5", "-3",
-          "mapping_slot(0, 0x" + "11" * 20 + ")", "NULL"]  # fmt: skip
+CONSTS = [
+    "0",
+    "1",
+    "7",
+    "115792089237316195423570985008687907853269984665640564039457584007913129639935",
+    "0x" + "11" * 20,
+    "0x" + "22" * 32,
+    "0xdeadbeef",
+    "true",
+    "false",
+    ":p",
+    ":q",
+    "'x'",
+    "1.5",
+    "-3",
+    "mapping_slot(0, 0x" + "11" * 20 + ")",
+    "NULL",
+]
 CMP = ["=", "<>", "<", "<=", ">", ">="]
 ARITH = ["+", "-", "*", "/", "%"]
 AGGS = ["COUNT(*)", "COUNT({})", "COUNT(DISTINCT {})", "SUM({})", "MIN({})", "MAX({})", "AVG({})"]
@@ -33,8 +48,15 @@ def query(draw):
         leaf = st.one_of(col, st.sampled_from(CONSTS))
         if depth == 0:
             return leaf
-        return st.one_of(leaf, st.builds(lambda a, op, b: f"({a} {op} {b})", value(depth - 1),
-                                         st.sampled_from(ARITH), value(depth - 1)))  # fmt: skip
+        return st.one_of(
+            leaf,
+            st.builds(
+                lambda a, op, b: f"({a} {op} {b})",
+                value(depth - 1),
+                st.sampled_from(ARITH),
+                value(depth - 1),
+            ),
+        )
 
     def cond(depth):
         atom = st.one_of(
@@ -49,8 +71,11 @@ def query(draw):
         if depth == 0:
             return atom
         sub = cond(depth - 1)
-        return st.one_of(atom, st.builds(lambda a, op, b: f"({a} {op} {b})", sub, st.sampled_from(["AND", "OR"]), sub),
-                         st.builds(lambda a: f"NOT ({a})", sub))  # fmt: skip
+        return st.one_of(
+            atom,
+            st.builds(lambda a, op, b: f"({a} {op} {b})", sub, st.sampled_from(["AND", "OR"]), sub),
+            st.builds(lambda a: f"NOT ({a})", sub),
+        )
 
     a = draw(st.integers(0, 40))
     where = f"block_number BETWEEN {a} AND {a + draw(st.integers(0, 5))}"
@@ -59,8 +84,13 @@ def query(draw):
     if table in ("accounts", "storage"):
         where += " AND address = 0x" + "11" * 20 + (" AND slot = 3" if table == "storage" else "")
     grouped = draw(st.booleans())
-    items = draw(st.lists(st.one_of(value(1), st.builds(lambda f, c: f.format(c), st.sampled_from(AGGS), col)),
-                          min_size=1, max_size=3))  # fmt: skip
+    items = draw(
+        st.lists(
+            st.one_of(value(1), st.builds(lambda f, c: f.format(c), st.sampled_from(AGGS), col)),
+            min_size=1,
+            max_size=3,
+        )
+    )
     sql = f"SELECT {', '.join(items)} FROM {table} WHERE {where}"
     if grouped:
         sql += f" GROUP BY {draw(col)}"
@@ -97,10 +127,11 @@ VALID = [
     "SELECT SUM(value) FROM erc20_transfers WHERE token = 0x"
     + "11" * 20
     + " AND block_number BETWEEN 1 AND 9",
-    'SELECT "to", COUNT(*) AS n FROM erc20_transfers WHERE block_number BETWEEN 1 AND 9 GROUP BY "to" '
-    "ORDER BY n DESC LIMIT 3",
+    'SELECT "to", COUNT(*) AS n FROM erc20_transfers WHERE block_number BETWEEN 1 AND 9 '
+    'GROUP BY "to" ORDER BY n DESC LIMIT 3',
     "SELECT balance FROM accounts WHERE address = 0x" + "11" * 20 + " AND block_number = 5",
-    "SELECT block_number, base_fee_per_gas FROM blocks WHERE block_number BETWEEN 1 AND 4 ORDER BY 2",
+    "SELECT block_number, base_fee_per_gas FROM blocks WHERE block_number BETWEEN 1 AND 4 "
+    "ORDER BY 2",
 ]
 
 

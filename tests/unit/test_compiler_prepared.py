@@ -62,14 +62,18 @@ def test_mapping_slot_of_parameters_is_folded_by_the_guest():
 @pytest.mark.parametrize(
     "sql, params",
     [
-        ("SELECT value FROM storage WHERE address = :t AND slot = :n AND block_number = 5",
-         {"t": TOKEN, "n": 2}),  # an integer slot: coerced to bytes32
+        (
+            "SELECT value FROM storage WHERE address = :t AND slot = :n AND block_number = 5",
+            {"t": TOKEN, "n": 2},
+        ),  # an integer slot: coerced to bytes32
         ("SELECT value FROM erc20_transfers WHERE value > :a + 1 AND block_number = 5", {"a": 1}),
-        ("SELECT value FROM erc20_transfers WHERE token IN (:t) AND block_number = 5",
-         {"t": TOKEN}),
+        (
+            "SELECT value FROM erc20_transfers WHERE token IN (:t) AND block_number = 5",
+            {"t": TOKEN},
+        ),
         ("SELECT value FROM erc20_transfers WHERE block_number = 5 ORDER BY 1 LIMIT :n", {"n": 2}),
     ],
-)  # fmt: skip
+)
 def test_transformed_parameters_are_inlined(sql, params):
     q = compile(sql, params=params)
     assert not q.prepared.prepared and q.prepared.inlined

@@ -18,8 +18,12 @@ ADDRS = [bytes([i]) * 20 for i in (1, 2, 3, 0xFE)]
 U256 = 2**256
 
 # erc20_transfers rows: block_number, tx_index, log_index, token, from, to, value
-values = st.one_of(st.integers(0, 1000), st.integers(0, 2**64), st.integers(2**126, 2**130),
-                   st.integers(0, U256 - 1))  # fmt: skip
+values = st.one_of(
+    st.integers(0, 1000),
+    st.integers(0, 2**64),
+    st.integers(2**126, 2**130),
+    st.integers(0, U256 - 1),
+)
 
 
 @st.composite
@@ -27,8 +31,17 @@ def transfer_rows(draw):
     rows, log = [], 0
     for n in range(10, 10 + draw(st.integers(0, 6))):
         for tx in range(draw(st.integers(0, 4))):
-            rows.append((n, tx, log, draw(st.sampled_from(ADDRS[:2])), draw(st.sampled_from(ADDRS)),
-                         draw(st.sampled_from(ADDRS)), draw(values)))  # fmt: skip
+            rows.append(
+                (
+                    n,
+                    tx,
+                    log,
+                    draw(st.sampled_from(ADDRS[:2])),
+                    draw(st.sampled_from(ADDRS)),
+                    draw(st.sampled_from(ADDRS)),
+                    draw(values),
+                )
+            )
             log += 1
     return rows
 
@@ -40,21 +53,31 @@ QUERIES = [
     'GROUP BY "to" ORDER BY volume DESC LIMIT :k',
     'SELECT COUNT(DISTINCT "from") AS senders, COUNT(*) AS n FROM erc20_transfers '
     'WHERE block_number BETWEEN :a AND :b AND ("to" = :x OR value >= :c) AND NOT "from" = :y',
-    "SELECT block_number, log_index, value * :k AS scaled, value / :d AS q, value % :d AS r, value - :c AS rest "
-    "FROM erc20_transfers WHERE block_number BETWEEN :a AND :b AND value >= :c",
-    'SELECT block_number, tx_index, "from" FROM erc20_transfers WHERE block_number BETWEEN :a AND :b '
-    'AND "from" IN (:x, :y) AND value <> :c',
+    "SELECT block_number, log_index, value * :k AS scaled, value / :d AS q, value % :d AS r, "
+    "value - :c AS rest FROM erc20_transfers WHERE block_number BETWEEN :a AND :b AND value >= :c",
+    'SELECT block_number, tx_index, "from" FROM erc20_transfers '
+    'WHERE block_number BETWEEN :a AND :b AND "from" IN (:x, :y) AND value <> :c',
     "SELECT token, block_number, COUNT(*) AS n, AVG(value) AS avg FROM erc20_transfers "
-    "WHERE block_number BETWEEN :a AND :b GROUP BY token, block_number ORDER BY n DESC, block_number LIMIT :k",
+    "WHERE block_number BETWEEN :a AND :b GROUP BY token, block_number "
+    "ORDER BY n DESC, block_number LIMIT :k",
     'SELECT block_number, "to", value FROM erc20_transfers WHERE block_number BETWEEN :a AND :b '
     'ORDER BY value, "to" DESC LIMIT :k',
 ]
 
 
 @settings(max_examples=150, deadline=None)
-@given(rows=transfer_rows(), q=st.sampled_from(QUERIES), a=st.integers(8, 12), span=st.integers(0, 6),
-       t=st.sampled_from(ADDRS), x=st.sampled_from(ADDRS), y=st.sampled_from(ADDRS),
-       c=values, k=st.integers(1, 5), d=st.integers(1, 2**70))  # fmt: skip
+@given(
+    rows=transfer_rows(),
+    q=st.sampled_from(QUERIES),
+    a=st.integers(8, 12),
+    span=st.integers(0, 6),
+    t=st.sampled_from(ADDRS),
+    x=st.sampled_from(ADDRS),
+    y=st.sampled_from(ADDRS),
+    c=values,
+    k=st.integers(1, 5),
+    d=st.integers(1, 2**70),
+)
 def test_duckdb_agrees_with_the_guest_evaluator(rows, q, a, span, t, x, y, c, k, d):
     params = {"a": a, "b": a + span, "t": t, "x": x, "y": y, "c": c, "k": k, "d": d}
     cq = compile(q, params=params)
@@ -68,13 +91,35 @@ def test_duckdb_agrees_with_the_guest_evaluator(rows, q, a, span, t, x, y, c, k,
 
 def test_nulls_sort_first_and_absent_fields_stay_null():
     # blocks: base_fee_per_gas is NULL before London; NULL is the smallest value (PLAN.md)
-    rows = [(n, bytes(32), bytes(32), ADDRS[n % 2], *[bytes(32)] * 3, 0, 30_000_000, 21_000 * n, 1000 + n,
-             b"", bytes(32), (None if n < 3 else 7 * n + (n == 5)), None, None, None, None) for n in range(1, 6)]  # fmt: skip
-    for sql in ("SELECT number, base_fee_per_gas FROM blocks WHERE number BETWEEN 1 AND 5 "
-                "ORDER BY base_fee_per_gas", "SELECT number, base_fee_per_gas FROM blocks WHERE number "
-                "BETWEEN 1 AND 5 ORDER BY base_fee_per_gas DESC",
-                "SELECT miner, AVG(base_fee_per_gas) AS f, MAX(withdrawals_root) AS w FROM blocks "
-                "WHERE block_number BETWEEN 1 AND 5 GROUP BY miner"):  # fmt: skip
+    rows = [
+        (
+            n,
+            bytes(32),
+            bytes(32),
+            ADDRS[n % 2],
+            *[bytes(32)] * 3,
+            0,
+            30_000_000,
+            21_000 * n,
+            1000 + n,
+            b"",
+            bytes(32),
+            (None if n < 3 else 7 * n + (n == 5)),
+            None,
+            None,
+            None,
+            None,
+        )
+        for n in range(1, 6)
+    ]
+    for sql in (
+        "SELECT number, base_fee_per_gas FROM blocks WHERE number BETWEEN 1 AND 5 "
+        "ORDER BY base_fee_per_gas",
+        "SELECT number, base_fee_per_gas FROM blocks WHERE number "
+        "BETWEEN 1 AND 5 ORDER BY base_fee_per_gas DESC",
+        "SELECT miner, AVG(base_fee_per_gas) AS f, MAX(withdrawals_root) AS w FROM blocks "
+        "WHERE block_number BETWEEN 1 AND 5 GROUP BY miner",
+    ):
         cq = compile(sql)
         expected = evaluate(cq.plan, rows)
         check(expected, duckdb_rows(sql, None, cq.plan, cq.source, rows), sql)
@@ -84,7 +129,10 @@ def test_nulls_sort_first_and_absent_fields_stay_null():
 def test_a_difference_is_reported_loudly():
     sql = "SELECT SUM(value) AS s FROM erc20_transfers WHERE block_number = 10"
     cq = compile(sql)
-    rows = [(10, 0, 0, ADDRS[0], ADDRS[1], ADDRS[2], 2**200 + 1), (10, 1, 1, ADDRS[0], ADDRS[1], ADDRS[2], 5)]
+    rows = [
+        (10, 0, 0, ADDRS[0], ADDRS[1], ADDRS[2], 2**200 + 1),
+        (10, 1, 1, ADDRS[0], ADDRS[1], ADDRS[2], 5),
+    ]
     duck = duckdb_rows(sql, None, cq.plan, cq.source, rows)
     assert duck == [(2**200 + 6,)]  # exact past HUGEINT (BIGNUM)
     with pytest.raises(ResultMismatchError, match="row 0 differs"):
@@ -95,21 +143,31 @@ def test_a_difference_is_reported_loudly():
 
 @st.composite
 def log_rows(draw):
-    """logs rows: block_number, tx_index, log_index, address, topic0..topic3 (NULL when absent), data."""
+    """logs rows: block_number, tx_index, log_index, address, topic0..topic3 (NULL when absent),
+    data."""
     rows, log = [], 0
     topics = st.sampled_from([bytes(32), b"\x01" * 32, b"\xff" * 32])
     for n in range(5, 5 + draw(st.integers(0, 4))):
         for _ in range(draw(st.integers(0, 4))):
             k = draw(st.integers(0, 4))
             ts = [draw(topics) for _ in range(k)] + [None] * (4 - k)
-            rows.append((n, draw(st.integers(0, 3)), log, draw(st.sampled_from(ADDRS)), *ts,
-                         draw(st.binary(max_size=40))))  # fmt: skip
+            rows.append(
+                (
+                    n,
+                    draw(st.integers(0, 3)),
+                    log,
+                    draw(st.sampled_from(ADDRS)),
+                    *ts,
+                    draw(st.binary(max_size=40)),
+                )
+            )
             log += 1
     return rows
 
 
 LOG_QUERIES = [
-    "SELECT topic3, COUNT(*) AS n, MIN(data) AS d FROM logs WHERE block_number BETWEEN 5 AND 8 GROUP BY topic3",
+    "SELECT topic3, COUNT(*) AS n, MIN(data) AS d FROM logs WHERE block_number BETWEEN 5 AND 8 "
+    "GROUP BY topic3",
     "SELECT block_number, log_index, topic1 FROM logs WHERE block_number BETWEEN 5 AND 8 AND "
     "(topic1 = :t OR topic2 <> :t) ORDER BY topic1 DESC, log_index LIMIT 4",
     "SELECT address, COUNT(topic2) AS with_topic2, COUNT(DISTINCT topic0) AS kinds FROM logs "
@@ -119,8 +177,13 @@ LOG_QUERIES = [
 
 
 @settings(max_examples=100, deadline=None)
-@given(rows=log_rows(), q=st.sampled_from(LOG_QUERIES), t=st.sampled_from([bytes(32), b"\x01" * 32]),
-       u=st.sampled_from([b"\x01" * 32, b"\xff" * 32]), d=st.binary(max_size=3))  # fmt: skip
+@given(
+    rows=log_rows(),
+    q=st.sampled_from(LOG_QUERIES),
+    t=st.sampled_from([bytes(32), b"\x01" * 32]),
+    u=st.sampled_from([b"\x01" * 32, b"\xff" * 32]),
+    d=st.binary(max_size=3),
+)
 def test_duckdb_agrees_on_nulls_and_bytes(rows, q, t, u, d):
     params = {"t": t, "u": u, "d": d}
     cq = compile(q, params=params)
@@ -132,8 +195,8 @@ def test_duckdb_agrees_on_nulls_and_bytes(rows, q, t, u, d):
 ERROR_QUERIES = [
     "SELECT COUNT(*) AS n FROM erc20_transfers WHERE block_number BETWEEN :a AND :b AND token = :t "
     "AND 10 / (value - :c) > 0",
-    'SELECT block_number, value - :c AS rest FROM erc20_transfers WHERE block_number BETWEEN :a AND :b '
-    'AND value - :c < 100 AND token = :t AND "to" <> :x',
+    "SELECT block_number, value - :c AS rest FROM erc20_transfers "
+    'WHERE block_number BETWEEN :a AND :b AND value - :c < 100 AND token = :t AND "to" <> :x',
     "SELECT SUM(value) AS s FROM erc20_transfers WHERE block_number BETWEEN :a AND :b AND "
     "(value % (value - value) = 0 OR token = :t) AND token = :t",
     "SELECT COUNT(*) AS n FROM erc20_transfers WHERE block_number BETWEEN :a AND :b AND token = :t "
@@ -149,8 +212,13 @@ def _outcome(plan, rows):
 
 
 @settings(max_examples=150, deadline=None)
-@given(rows=transfer_rows(), q=st.sampled_from(ERROR_QUERIES), t=st.sampled_from(ADDRS[:3]),
-       x=st.sampled_from(ADDRS), c=st.integers(0, 1000))  # fmt: skip
+@given(
+    rows=transfer_rows(),
+    q=st.sampled_from(ERROR_QUERIES),
+    t=st.sampled_from(ADDRS[:3]),
+    x=st.sampled_from(ADDRS),
+    c=st.integers(0, 1000),
+)
 def test_the_answer_does_not_depend_on_bloom_skips(rows, q, t, x, c):
     # past HUGEINT DuckDB divides in DOUBLE, inexact inside a WHERE (crosscheck.py): keep to HUGEINT
     assume(all(r[6] < 2**126 for r in rows))
