@@ -17,12 +17,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The host side builds with the machine's (rustup) cargo; guests with Debian's.
 HOST_CARGO := CARGO_TARGET_DIR=$(HOST_TARGET) cargo
 
-.PHONY: help setup system-packages node venv native guests contracts test test-python test-rust test-contracts demo bench clean
+.PHONY: help setup system-packages node venv proto native guests contracts test test-python test-rust test-contracts demo bench clean
 
 help:
 	@echo "make setup | demo | test | bench"
 
-setup: system-packages node venv native guests contracts lint-cache
+setup: system-packages node venv proto native guests contracts lint-cache
 
 system-packages:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -42,6 +42,18 @@ $(VENV)/.setup-stamp: requirements.lock pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
+
+# gRPC stubs for proto/coprocessor/v1 (generated, never committed): the proto root is mapped to
+# coprocessor/_proto, so the modules import as coprocessor._proto.v1.query_service_pb2(_grpc).
+PROTO_SRC := proto/coprocessor/v1/query_service.proto
+PROTO_OUT := coprocessor/_proto/v1/query_service_pb2.py
+
+proto: $(PROTO_OUT)
+$(PROTO_OUT): $(PROTO_SRC) $(VENV)/.setup-stamp
+	@mkdir -p coprocessor/_proto/v1
+	$(PY) -m grpc_tools.protoc -Icoprocessor/_proto=proto/coprocessor --python_out=. \
+	  --grpc_python_out=. coprocessor/_proto/v1/query_service.proto
+	@touch coprocessor/_proto/__init__.py coprocessor/_proto/v1/__init__.py
 
 native:
 	$(HOST_CARGO) build --release --locked -p risc0-py
@@ -73,7 +85,8 @@ lint-cache:
 	$(CLIPPY_GUEST) --quiet >/dev/null 2>&1 || true
 
 # The hygiene gate (part of make test): formatting, lints and types, Python and Rust.
-lint: venv
+lint: venv node proto
+	node_modules/.bin/buf lint
 	$(PY) -m ruff format --check coprocessor tests scripts
 	$(PY) -m ruff check coprocessor tests scripts
 	$(PY) -m mypy
@@ -97,6 +110,7 @@ demo: setup
 bench: setup
 	$(PY) scripts/bench.py
 	$(PY) scripts/bench_indexer.py
+	$(PY) scripts/bench_server.py
 
 clean:
-	rm -rf build $(VENV) node_modules
+	rm -rf build $(VENV) node_modules coprocessor/_proto

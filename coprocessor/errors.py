@@ -162,6 +162,11 @@ class ProverUnavailableError(RelayerError):
     """The relayer has no prover able to answer a request (see coprocessor.relayer.prover)."""
 
 
+class IndexNotReadyError(ProverUnavailableError):
+    """The index cannot serve a request yet (its blocks not indexed, the file locked): the
+    relayer tries again on its next tick."""
+
+
 class ProofCheckError(RelayerError):
     """A proof does not answer the request it was made for (journal or seal); nothing is sent."""
 

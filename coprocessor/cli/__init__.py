@@ -4,10 +4,12 @@ command in the module of its group:
 - `index.py`: `index` (with `--follow`), `index status`, `export`
 - `devchain.py`: `devchain`
 - `query.py`: `query`, `verify`
+- `serve.py`: `serve` (the gRPC service)
+- `relay.py`: `relay`, `deploy` (on-chain delivery)
 - `app.py`: the typer apps, the consoles, how errors end a command
 """
 
-from coprocessor.cli import devchain, index, query
+from coprocessor.cli import devchain, index, query, relay, serve
 from coprocessor.cli.app import app, index_app
 
 index_app.callback(invoke_without_command=True)(index.index)
@@ -16,5 +18,8 @@ app.command()(index.export)
 app.command()(devchain.devchain)
 app.command()(query.query)
 app.command()(query.verify)
+app.command()(serve.serve)
+app.command()(relay.relay)
+app.command()(relay.deploy)
 
 __all__ = ["app"]

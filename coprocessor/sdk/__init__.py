@@ -14,7 +14,9 @@
 answer); a difference is a bug and raises ResultMismatchError.
 
 Modules: `embedded` (`Coprocessor` over a local index), `result` (`QueryResult`, its
-verification and files), `anchor` (checking a journal's anchor block against the chain).
+verification and files), `anchor` (checking a journal's anchor block against the chain),
+`client` (`Client` / `AsyncClient` of `coprocessor serve`, loaded on first use: they need grpc
+and the stubs `make setup` generates) and `wire` (the gRPC messages and status codes).
 """
 
 from coprocessor.errors import ResultMismatchError
@@ -23,6 +25,8 @@ from coprocessor.sdk.embedded import Coprocessor, check_journal
 from coprocessor.sdk.result import QueryResult, Verification, sidecar_path
 
 __all__ = [
+    "AsyncClient",
+    "Client",
     "Coprocessor",
     "QueryResult",
     "ResultMismatchError",
@@ -31,3 +35,11 @@ __all__ = [
     "check_journal",
     "sidecar_path",
 ]
+
+
+def __getattr__(name: str):
+    if name in ("AsyncClient", "Client"):
+        from coprocessor.sdk import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'coprocessor.sdk' has no attribute {name!r}")

@@ -320,7 +320,9 @@ def rpc_error(err: grpc.RpcError) -> CoprocessorError:
 
 def failed_job_error(job: JobInfo) -> JobFailedError:
     what = f"{job.error_kind}: {job.error_message}" if job.error_kind else job.state
-    return JobFailedError(f"job {job.job_id} {job.state}: {what}", job_id=job.job_id, kind=what)
+    return JobFailedError(
+        f"job {job.job_id} {job.state}: {what}", job_id=job.job_id, kind=job.error_kind
+    )
 
 
 def build_result(job: pb.Job, receipt_bytes: bytes) -> QueryResult:

@@ -7,6 +7,8 @@ import coprocessor.compiler
 import coprocessor.sdk
 
 SDK_EXPORTS = [
+    "AsyncClient",
+    "Client",
     "Coprocessor",
     "QueryResult",
     "ResultMismatchError",

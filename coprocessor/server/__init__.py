@@ -1,0 +1,11 @@
+"""The gRPC service (layer 4): `coprocessor serve`.
+
+- `runtime`: `CoprocessorServer` (gRPC server, health, reflection, indexer in follow mode,
+  index-lag monitor, prover workers, graceful shutdown) and its `ServeConfig`
+- `service`: `QueryService`, the coprocessor.v1 API over the index and the proving queue
+- `auth`: the bearer-token interceptor; `errors`: CoprocessorError -> gRPC status, once
+"""
+
+from coprocessor.server.runtime import CoprocessorServer, ServeConfig
+
+__all__ = ["CoprocessorServer", "ServeConfig"]
