@@ -109,7 +109,7 @@ def bench_ethcore_cycles() -> None:
     from rich.table import Table
 
     sys.path.insert(0, str(REPO / "tests"))
-    import mainnet
+    from support import mainnet
 
     from coprocessor.zkvm import Program, execute
 
@@ -171,7 +171,7 @@ def _mainnet_receipts(guest) -> tuple[str, str]:
     """User cycles of a logs scan over one busy mainnet block (its whole receipts list rebuilt
     to receiptsRoot), minus a headers-only query of the same block."""
     sys.path.insert(0, str(REPO / "tests"))
-    import mainnet
+    from support import mainnet
     from eth_hash.auto import keccak
     from rlp import encode as rlp_encode
 

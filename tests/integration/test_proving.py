@@ -85,9 +85,7 @@ def test_real_proof_with_the_keccak_accelerator_verifies():
     # ethcheck hashes on RISC Zero's keccak accelerator: its proof carries a
     # keccak-circuit proof as well (lifted by the recursion programs that
     # risc0-zkvm 3.1.0-rc.1 ships in crates). Slow: one to two minutes on 2 cores.
-    import mainnet
-
-    from support import ethcheck_inputs
+    from support import ethcheck_inputs, mainnet
 
     mainnet.require()
     from coprocessor.ffi import run_ethcore
