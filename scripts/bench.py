@@ -109,11 +109,9 @@ def bench_ethcore_cycles() -> None:
     from rich.table import Table
 
     sys.path.insert(0, str(REPO / "tests"))
-    from support import mainnet
-
     from coprocessor.zkvm import Program, execute
 
-    from support import ethcheck_inputs
+    from support import ethcheck_inputs, mainnet
 
     console = Console(width=160)
     if not mainnet.FIXTURES.is_dir():
@@ -171,7 +169,6 @@ def _mainnet_receipts(guest) -> tuple[str, str]:
     """User cycles of a logs scan over one busy mainnet block (its whole receipts list rebuilt
     to receiptsRoot), minus a headers-only query of the same block."""
     sys.path.insert(0, str(REPO / "tests"))
-    from support import mainnet
     from eth_hash.auto import keccak
     from rlp import encode as rlp_encode
 
@@ -180,7 +177,7 @@ def _mainnet_receipts(guest) -> tuple[str, str]:
     from coprocessor.compiler.journal import decode_journal
     from coprocessor.zkvm import execute
 
-    from support import ethcheck_inputs
+    from support import ethcheck_inputs, mainnet
 
     if not mainnet.FIXTURES.is_dir():
         return "n/a", f"mainnet fixtures absent ({mainnet.FIXTURES})"
