@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from coprocessor.indexer import Indexer
+from coprocessor.indexer import Indexer, core
 from coprocessor.store import Store
 from coprocessor.zkvm import Program
 
@@ -41,3 +41,18 @@ def env(devnode, tmp_path_factory):
     ix.run(first=0)
     yield devnode, store, ix
     store.close()
+
+
+@pytest.fixture
+def native_calls(monkeypatch):
+    """Counts the indexer's native fast-path runs that were taken / declined."""
+    seen = {"taken": 0, "declined": 0}
+    real = core.ingest_native
+
+    def spy(*a, **k):
+        rows = real(*a, **k)
+        seen["taken" if rows is not None else "declined"] += 1
+        return rows
+
+    monkeypatch.setattr(core, "ingest_native", spy)
+    return seen

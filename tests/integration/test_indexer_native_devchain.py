@@ -8,33 +8,12 @@ import pytest
 
 from coprocessor.devchain import allowance_slot, balance_slot
 from coprocessor.errors import InvalidBlockError
-from coprocessor.indexer import Indexer, IndexerConfig, core
+from coprocessor.indexer import Indexer, IndexerConfig
 from coprocessor.indexer.native import ingest_native
 from coprocessor.store import Store
 from coprocessor.types import Tracked
 
-from support.indexer import dump
-
-
-def _index(source, cfg: IndexerConfig, first: int, last: int):
-    with Store(":memory:") as s:
-        Indexer(source, s, cfg).run(first=first, last=last)
-        return dump(s), s.checkpoint()
-
-
-@pytest.fixture
-def native_calls(monkeypatch):
-    """Counts native runs that were taken / declined."""
-    seen = {"taken": 0, "declined": 0}
-    real = core.ingest_native
-
-    def spy(*a, **k):
-        rows = real(*a, **k)
-        seen["taken" if rows is not None else "declined"] += 1
-        return rows
-
-    monkeypatch.setattr(core, "ingest_native", spy)
-    return seen
+from support.indexer import index_into_memory
 
 
 def test_devchain_tables_equal_the_reference_path(devnode, native_calls):
@@ -45,11 +24,11 @@ def test_devchain_tables_equal_the_reference_path(devnode, native_calls):
         Tracked(owner, ()),
     )
     for tr, first in (((), 0), (tracked, 1)):  # anvil has no state proofs for genesis
-        fast = _index(
+        fast = index_into_memory(
             devnode.client, IndexerConfig(chunk_blocks=7, tracked=tr), first, h.last_block
         )
         assert native_calls["taken"] > 0 and native_calls["declined"] == 0
-        ref = _index(
+        ref = index_into_memory(
             devnode.client,
             IndexerConfig(chunk_blocks=7, tracked=tr, native=False),
             first,

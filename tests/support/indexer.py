@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from coprocessor.chain import RpcClient
+from coprocessor.indexer import Indexer, IndexerConfig
 from coprocessor.store import DATA_TABLES, Store
 
 
@@ -33,3 +34,10 @@ def assert_matches_node(store: Store, client: RpcClient, first: int, last: int) 
         "(SELECT 1 FROM blocks b WHERE b.number = t.block_number AND b.hash IS NOT NULL)"
     )
     assert orphans[0][0] == 0
+
+
+def index_into_memory(source, cfg: IndexerConfig, first: int, last: int):
+    """Indexes first..last from `source` into an in-memory store: (tables, checkpoint)."""
+    with Store(":memory:") as s:
+        Indexer(source, s, cfg).run(first=first, last=last)
+        return dump(s), s.checkpoint()

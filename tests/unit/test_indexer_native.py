@@ -10,36 +10,15 @@ import pytest
 
 from coprocessor import ethcore
 from coprocessor.errors import InternalError, InvalidArgument
-from coprocessor.indexer import Indexer, IndexerConfig, core
+from coprocessor.indexer import IndexerConfig
 from coprocessor.indexer.native import tables_from_columns
-from coprocessor.store import ARROW_SCHEMAS, DATA_TABLES, Store
+from coprocessor.store import ARROW_SCHEMAS, DATA_TABLES
 
 from support import mainnet
 from support.fixture_chain import FixtureChain
-from support.indexer import dump
+from support.indexer import index_into_memory
 
 BLOCKS = mainnet.files("blocks")
-
-
-def _index(source, cfg: IndexerConfig, first: int, last: int):
-    with Store(":memory:") as s:
-        Indexer(source, s, cfg).run(first=first, last=last)
-        return dump(s), s.checkpoint()
-
-
-@pytest.fixture
-def native_calls(monkeypatch):
-    """Counts native runs that were taken / declined."""
-    seen = {"taken": 0, "declined": 0}
-    real = core.ingest_native
-
-    def spy(*a, **k):
-        rows = real(*a, **k)
-        seen["taken" if rows is not None else "declined"] += 1
-        return rows
-
-    monkeypatch.setattr(core, "ingest_native", spy)
-    return seen
 
 
 @pytest.mark.parametrize("path", mainnet.params(BLOCKS))
@@ -48,9 +27,9 @@ def test_mainnet_blocks_equal_the_reference_path(path, native_calls):
     chain = FixtureChain()
     n = int(path.stem)
     cfg = dict(receipts=chain.has_receipts(n), workers=1)
-    fast = _index(chain, IndexerConfig(native_always=True, **cfg), n, n)
+    fast = index_into_memory(chain, IndexerConfig(native_always=True, **cfg), n, n)
     assert native_calls == {"taken": 1, "declined": 0}
-    assert fast == _index(chain, IndexerConfig(native=False, **cfg), n, n)
+    assert fast == index_into_memory(chain, IndexerConfig(native=False, **cfg), n, n)
 
 
 @pytest.mark.parametrize(
