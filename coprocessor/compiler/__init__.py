@@ -17,10 +17,20 @@ The dialect and the plan encoding are specified in coprocessor/compiler/PLAN.md.
   sees; `native`: the guest's own code run natively; `crosscheck`: DuckDB's answer compared;
   `journal`: the guest's input and output
 - `explain`: `CompiledQuery.explain()`; `query_catalogue`: the ready queries of `queries/`
+- `template`: `compile_template(plan_bytes, params_bytes, store=...)`, a request as it arrives
+  on chain (template + ABI-encoded values, no SQL)
 """
 
 from coprocessor.compiler.pipeline import CompiledQuery, compile
 from coprocessor.compiler.query_catalogue import CatalogueQuery, catalogue
+from coprocessor.compiler.template import compile_template
 from coprocessor.errors import CompileError
 
-__all__ = ["CatalogueQuery", "CompileError", "CompiledQuery", "catalogue", "compile"]
+__all__ = [
+    "CatalogueQuery",
+    "CompileError",
+    "CompiledQuery",
+    "catalogue",
+    "compile",
+    "compile_template",
+]

@@ -1,6 +1,7 @@
 """The relayer (layer 2): on-chain delivery of proven answers to CoprocessorQuery.
 
-    relayer = Relayer(RelayerConfig(rpc_url=..., contract=..., db_path=..., key_file=...))
+    relayer = Relayer(RelayerConfig(rpc_url=..., contract=..., db_path=OUTBOX,
+                                    index_path=INDEX, key_file=..., dev=...))
     relayer.run()                       # or run_once() per tick
     deploy_contracts(rpc_url, account, mock_verifier=True)  # `coprocessor deploy`
 
@@ -12,7 +13,8 @@ Modules, one job each:
   `query_contract`: CoprocessorQuery, its verifier, simulations and reverts
 - `outbox`: the SQLite (WAL) outbox; `nonces`: gap-free nonces
 - `watcher`: requests at confirmation depth, reorgs of the scanned range
-- `prover`: the proving seam; `proofcheck`: the relayer's check of a proof
+- `prover`: the proving seam and `QueryGuestProver` (template + params compiled over the
+  index, proven by the query guest, verified locally); `proofcheck`: the relayer's check
 - `fees`: EIP-1559 fees, replacements, profit; `sender`: sign, store, broadcast
 - `tracker`: receipts, depth, reorgs, stuck transactions, cancellations
 - `pipeline`: one request from proof to sent fulfilment; `service`: the Relayer

@@ -21,6 +21,10 @@ class RelayerConfig:
 
     rpc_url, contract: the node and the CoprocessorQuery contract to serve.
     db_path: the SQLite outbox (created if missing).
+    index_path: the DuckDB index the query guest prover reads (None: requests are deferred
+        unless a prover is given to the Relayer).
+    sync_index: the prover indexes up to the node's head before each request (it then
+        writes the index: no other indexer may hold it).
     key_file / key_env: where the signing key is read from (exactly one; key_env defaults to
         $COPROCESSOR_RELAYER_KEY when no key_file is given).
     confirmations: depth at which a request is acted on and a fulfilment counts (>= 1).
@@ -41,6 +45,8 @@ class RelayerConfig:
     rpc_url: str
     contract: str
     db_path: Path
+    index_path: Path | None = None
+    sync_index: bool = False
     key_file: Path | None = None
     key_env: str | None = None
     confirmations: int = 3

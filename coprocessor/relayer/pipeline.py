@@ -5,6 +5,8 @@ and moves it on; safe to run for different requests in parallel threads (the non
 serialises the sends). Each step that decides not to send logs why, with the queryId:
 
 - the contract no longer holds the request as pending: skipped before proving;
+- the index cannot serve it yet (`IndexNotReadyError`: blocks not indexed, file locked):
+  left new, tried again on the next tick;
 - the prover cannot answer it (`ProverUnavailableError`): deferred to the next start;
 - the proof fails the relayer's check (proofcheck.py; a mock seal toward a real verifier
   is refused): skipped or failed, nothing sent;
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 
 from coprocessor.errors import (
     CoprocessorError,
+    IndexNotReadyError,
     MockSealRefusedError,
     ProofCheckError,
     ProverUnavailableError,
@@ -105,6 +108,10 @@ class FulfilmentPipeline:
                 verifier_is_mock=self.settings.verifier_is_mock,
                 head_number=self.node.head(),
             )
+        except IndexNotReadyError as exc:  # the index may catch up: tried again next tick
+            self.outbox.update_request(request.query_id, state="new", reason="index_not_ready")
+            log_event("relayer.index_not_ready", query_id=request.query_id, detail=str(exc))
+            return None
         except ProverUnavailableError as exc:
             self._skip(record, "deferred", "prover_unavailable", detail=str(exc))
             return None

@@ -3,22 +3,65 @@
 The relayer checks whatever a prover returns (proofcheck.py) and simulates the fulfilment
 before sending it, so a prover is trusted for nothing: a wrong proof is refused, never sent.
 
-`QueryGuestProver` is where real proving goes: compile the request's plan template with its
-params, gather the witness from the index (fetching missing state proofs from the node),
-prove with the query guest (RISC Zero), verify the receipt locally (`zkvm.verify`, dev mode
-off unless `dev`), and return the journal with the seal the contract's verifier takes (a
-mock seal for dev receipts, on local chains only). It needs prepared queries (issue 11
-section 1: plan templates whose parameters are bound in the guest, journal version 2), which
-the compiler and the query guest do not have yet, so today it refuses every request with
-`ProverUnavailableError` instead of pretending.
+`QueryGuestProver` proves requests with the query guest:
+
+1. compile the request's plan template bound to its params (`compile_template`: no SQL, the
+   guest decides what the template means) over the DuckDB index, anchored at its last block,
+   fetching missing state proofs from the node (`Indexer.fetch_state`); with `sync_index` it
+   first catches the index up with the node (`Indexer.poll_once`, reorgs included);
+2. prove with the query guest by the SDK's own call (`zkvm.prove` of `guest_input`, the
+   keccak batch sized by `keccak_permutations`), dev=True: the executor and a fake receipt;
+3. verify the receipt locally (`zkvm.verify` for the guest's image ID, fake receipts accepted
+   only with `dev`) and require its journal to be, byte for byte, the one the guest's code
+   committed natively at compile time;
+4. return (journal, seal). A dev receipt's seal is the mock seal (0xFFFFFFFF ‖ claim digest)
+   that only RiscZeroMockVerifier accepts (proofcheck.py refuses it toward any other
+   verifier). A real receipt cannot be delivered from here: RISC Zero's verifier router takes
+   Groth16 seals, which cannot be made on these machines (Docker or a GPU plus RISC Zero's
+   proving key), and the mock verifier takes fake seals only. So without `dev`,
+   `prove` refuses the request (`ProverUnavailableError`, deferred) before spending minutes
+   on a proof no verifier could accept; `prove_receipt` still makes and checks real proofs.
+
+The index (a path) is opened only while a request is compiled, so an indexer in another
+process can take it between requests; a file another process holds is opened read-only, as
+the SDK does (then nothing is fetched or synced). Index trouble that time may cure (blocks not
+indexed yet, the file locked) raises `IndexNotReadyError`, which the pipeline retries; a range
+that starts before the index's first block is deferred (`ProverUnavailableError`).
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from coprocessor.errors import ProverUnavailableError
+from coprocessor import zkvm
+from coprocessor.chain import RpcClient
+from coprocessor.compiler import CompiledQuery, compile_template
+from coprocessor.compiler.journal import guest_input
+from coprocessor.compiler.witness import keccak_permutations
+from coprocessor.contracts import mock_seal
+from coprocessor.errors import (
+    IndexIncompleteError,
+    IndexNotReadyError,
+    InvalidArgument,
+    ProverUnavailableError,
+    ResultMismatchError,
+    StoreLockedError,
+)
+from coprocessor.indexer import Indexer
 from coprocessor.relayer.request import QueryRequest
+from coprocessor.store import Store
+
+QUERY_GUEST = "query"
+NO_GROTH16 = (
+    "on-chain verification of a real receipt needs a Groth16 seal (RISC Zero's verifier "
+    "router), which cannot be made on this machine (RISC Zero's shrink_wrap needs its Docker "
+    "image, or a GPU plus the ceremony's proving key); the mock verifier accepts only the "
+    "fake seals of dev receipts (relay with --dev on a chain whose verifier is the mock)"
+)
 
 
 @runtime_checkable
@@ -29,14 +72,120 @@ class Prover(Protocol):
 
 
 class QueryGuestProver:
-    """Real proving of a request with the query guest: awaits prepared queries (section 1)."""
+    """Proves requests with the query guest over a DuckDB index (module docstring).
 
-    def __init__(self, *, dev: bool = False):
-        self.dev = dev
+    `index`: the index's path (opened per request) or an open Store (used as is, not closed);
+        None: every request is refused (`ProverUnavailableError`): nothing to prove from.
+    `rpc_url`: the node, for state proofs the index lacks and for `sync_index`.
+    `dev`: executor + fake receipt, answered with a mock seal (local chains only).
+    """
+
+    def __init__(
+        self,
+        index: str | Path | Store | None,
+        *,
+        rpc_url: str | None = None,
+        dev: bool = False,
+        sync_index: bool = False,
+        segment_po2: int | None = zkvm.DEFAULT_PROVE_SEGMENT_PO2,
+    ):
+        if sync_index and rpc_url is None:
+            raise InvalidArgument("sync_index needs the node: pass rpc_url")
+        self.index, self.rpc_url, self.dev = index, rpc_url, dev
+        self.sync_index, self.segment_po2 = sync_index, segment_po2
+        self._client = RpcClient(rpc_url) if rpc_url is not None else None
+        self._index_lock = threading.Lock()  # one DuckDB connection: one compile at a time
+        self._program: zkvm.Program | None = None
+
+    @property
+    def program(self) -> zkvm.Program:
+        if self._program is None:
+            self._program = zkvm.Program.load(QUERY_GUEST)
+        return self._program
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
 
     def prove(self, request: QueryRequest) -> tuple[bytes, bytes]:
-        raise ProverUnavailableError(
-            "proving on-chain requests needs prepared queries (plan templates with bound "
-            "params, journal v2: issue 11 section 1), not built yet; query "
-            f"{request.query_id_hex} is left for a relayer that can prove it"
+        """(journal, mock seal) of a dev receipt; refuses without `dev` (module docstring)."""
+        if not self.dev:
+            raise ProverUnavailableError(f"query {request.query_id_hex} not proven: {NO_GROTH16}")
+        _, receipt = self.prove_receipt(request)
+        return receipt.journal, mock_seal(self.program.image_id, receipt.journal)
+
+    def prove_receipt(self, request: QueryRequest) -> tuple[CompiledQuery, zkvm.Receipt]:
+        """Compiles, proves (dev or real, as `dev` says) and verifies the receipt locally."""
+        compiled = self.compile(request)
+        program = self.program
+        assert compiled.witness is not None  # compile_template always builds the witness
+        receipt = zkvm.prove(
+            program,
+            guest_input(compiled, request.chain_id),
+            dev=self.dev,
+            segment_po2=self.segment_po2,
+            keccak_po2=zkvm.keccak_po2_for(keccak_permutations(compiled.witness)),
         )
+        journal = zkvm.verify(receipt, program.image_id, allow_dev=self.dev)
+        if journal != compiled.journal:
+            raise ResultMismatchError(
+                f"bug: the proven journal of query {request.query_id_hex} differs from the "
+                "one the guest's code committed at compile time; nothing is sent"
+            )
+        return compiled, receipt
+
+    def compile(self, request: QueryRequest) -> CompiledQuery:
+        """The request's template bound to its params over the index (synced first if asked)."""
+        with self._index_lock, self._open_index() as (store, writable):
+            indexer = None
+            if self._client is not None and writable:
+                indexer = Indexer(self._client, store)
+                if self.sync_index:
+                    indexer.poll_once()
+            try:
+                compiled = compile_template(
+                    request.plan,
+                    request.params,
+                    store=store,
+                    fetch_state=indexer.fetch_state if indexer is not None else None,
+                )
+            except IndexIncompleteError as exc:
+                checkpoint = store.checkpoint()
+                if checkpoint and exc.first is not None and exc.first < checkpoint.first_block:
+                    raise ProverUnavailableError(  # waiting will not index older blocks
+                        f"query {request.query_id_hex} reads blocks before the index: {exc}"
+                    ) from exc
+                raise IndexNotReadyError(
+                    f"query {request.query_id_hex}: the index cannot serve it yet: {exc}"
+                ) from exc
+        if compiled.chain_id != request.chain_id:
+            raise ProverUnavailableError(
+                f"the index holds chain {compiled.chain_id}, query {request.query_id_hex} is on "
+                f"chain {request.chain_id}"
+            )
+        return compiled
+
+    @contextmanager
+    def _open_index(self) -> Iterator[tuple[Store, bool]]:
+        """(store, writable); a path is opened for the duration only, read-only when another
+        process holds it."""
+        if self.index is None:
+            raise ProverUnavailableError(
+                "the relayer has no index to prove from (RelayerConfig.index_path, relay --db)"
+            )
+        if isinstance(self.index, Store):
+            yield self.index, True
+            return
+        if not Path(self.index).exists():
+            raise ProverUnavailableError(f"no index at {self.index}: run `coprocessor index`")
+        try:
+            store, writable = Store(self.index), True
+        except StoreLockedError:
+            try:
+                store, writable = Store(self.index, read_only=True), False
+            except StoreLockedError as exc:
+                raise IndexNotReadyError(f"the index {self.index} is locked: {exc}") from exc
+        try:
+            yield store, writable
+        finally:
+            store.close()

@@ -68,7 +68,8 @@ def pinned_image_id(config: RelayerConfig, terms: ContractTerms) -> bytes:
 
 
 class Relayer:
-    """Serves `config.contract`; `prover` defaults to the query guest (prover.py)."""
+    """Serves `config.contract`; `prover` defaults to the query guest over
+    `config.index_path` (prover.py)."""
 
     def __init__(
         self,
@@ -88,13 +89,21 @@ class Relayer:
         terms = self.contract.terms()
         image_id = pinned_image_id(config, terms)
         verifier_is_mock, verifier_kind = self.contract.verifier_kind(terms.verifier)
+        self._own_prover: QueryGuestProver | None = None
         self.outbox = Outbox(
             config.db_path,
             chain_id=self.chain_id,
             contract=self.contract.address,
             sender=self.account.address,
         )
-        self._wire(prover or QueryGuestProver(dev=config.dev), terms, image_id, verifier_is_mock)
+        if prover is None:
+            prover = self._own_prover = QueryGuestProver(
+                config.index_path,
+                rpc_url=config.rpc_url,
+                dev=config.dev,
+                sync_index=config.sync_index,
+            )
+        self._wire(prover, terms, image_id, verifier_is_mock)
         self._first_tick = True
         log_event(
             "relayer.started",
@@ -210,6 +219,8 @@ class Relayer:
 
     def close(self) -> None:
         self.outbox.close()
+        if self._own_prover is not None:
+            self._own_prover.close()
 
     def __enter__(self) -> Relayer:
         return self

@@ -329,8 +329,8 @@ def test_deploy_checks_its_verifier(chain):
 
 
 def test_request_whose_block_is_reverted_is_removed_and_never_sent(chain, tmp_path, caplog):
-    """With the query guest prover (which cannot answer requests before prepared queries
-    exist) the request is deferred; the chain then drops its block (evm_revert, then longer
+    """With the default query guest prover and no index configured (and no --dev), the
+    request is deferred; the chain then drops its block (evm_revert, then longer
     empty blocks): the relayer notices from the recorded hashes and removes it."""
     caplog.set_level(logging.INFO, logger="coprocessor.relayer")
     w3 = chain.w3

@@ -6,8 +6,8 @@ a request it builds the version-2 journal the query guest would commit for a fix
 (anchor = a recent real block of the anvil chain, params = the request's, rows =
 abi-encoded Row[] of `rows`) and the mock seal RiscZeroMockVerifier accepts for it. The
 relayer checks and simulates what it returns exactly as it would a real proof, which is
-what the tests exercise; real proving of requests waits for prepared queries (issue 11
-section 1, coprocessor/relayer/prover.py).
+what the tests exercise; real proving of requests (coprocessor/relayer/prover.py) is tested
+end to end in tests/integration/test_onchain_delivery.py.
 """
 
 from __future__ import annotations

@@ -26,7 +26,14 @@ def test_sdk_exports_exactly_its_public_names():
 
 
 def test_compiler_package_reexports_the_pipeline_and_catalogue():
-    exports = ["CatalogueQuery", "CompileError", "CompiledQuery", "catalogue", "compile"]
+    exports = [
+        "CatalogueQuery",
+        "CompileError",
+        "CompiledQuery",
+        "catalogue",
+        "compile",
+        "compile_template",
+    ]
     assert coprocessor.compiler.__all__ == exports
     for name in exports:
         assert getattr(coprocessor.compiler, name).__name__ == name
