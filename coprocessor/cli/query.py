@@ -34,7 +34,8 @@ def _rows_table(res, title: str) -> Table:
 
 def _summary(res, receipt_path: Path | None) -> Table:
     t = Table(show_header=False, box=None)
-    t.add_column(style="bold"), t.add_column()
+    t.add_column(style="bold")
+    t.add_column()
     t.add_row("queryHash", "0x" + res.query_hash.hex())
     t.add_row("anchor", f"block {res.anchor_number} 0x{res.anchor_hash.hex()}")
     t.add_row("range", f"{res.first_block}..{res.last_block}, chain {res.chain_id}")

@@ -51,6 +51,13 @@ class Journal:
     result: bytes  # abi.encode(Row[]), Row = (uint256 nulls, column values...)
     rows: list[tuple] | None  # decoded rows (None when output types were not given)
 
+    def result_rows(self) -> list[tuple]:
+        """The decoded rows; a ReceiptFormatError if the journal was decoded without the plan's
+        output types."""
+        if self.rows is None:
+            raise ReceiptFormatError("the journal was decoded without output types: no rows")
+        return self.rows
+
 
 def guest_input(compiled, chain_id: int) -> bytes:
     """The query guest's stdin: rlp([chain_id, plan_template, witness, params])."""

@@ -32,14 +32,16 @@ def check_journal(compiled: CompiledQuery, chain_id: int, journal: bytes) -> Jou
         j = decode_journal(journal, compiled.plan.output_types)
     except ReceiptFormatError as exc:
         raise ResultMismatchError(f"bug: the proven journal does not decode: {exc}") from exc
-    if j.rows != compiled.expected:
+    rows = j.result_rows()
+    if rows != compiled.expected:
         raise ResultMismatchError(
             "bug: proven result differs from the expected one "
-            f"(query 0x{compiled.query_hash.hex()}): guest {len(j.rows)} row(s) {j.rows[:3]!r}..., "
+            f"(query 0x{compiled.query_hash.hex()}): guest {len(rows)} row(s) {rows[:3]!r}..., "
             f"expected {len(compiled.expected or [])} row(s) {(compiled.expected or [])[:3]!r}...; "
             "neither is returned"
         )
     got = journal_fields(j)
+    assert compiled.witness is not None  # compiled with an index (it has expected rows)
     want = (
         JOURNAL_VERSION,
         chain_id,
@@ -166,7 +168,8 @@ class Coprocessor:
         dev: bool = False,
         segment_po2: int | None = zkvm.DEFAULT_PROVE_SEGMENT_PO2,
     ) -> QueryResult:
-        if compiled.witness_bytes is None or compiled.expected is None:
+        witness = compiled.witness
+        if witness is None or compiled.witness_bytes is None or compiled.expected is None:
             raise CompileError("the query was compiled without an index: nothing to prove")
         if self.chain_id is None:
             raise InvalidArgument(
@@ -176,16 +179,17 @@ class Coprocessor:
         if (
             self.rpc is not None
         ):  # the index's anchor must be the node's block before anything is proven
-            check_anchor(self.rpc, self.chain_id, compiled.anchor, compiled.witness.anchor_hash)
+            check_anchor(self.rpc, self.chain_id, compiled.anchor, witness.anchor_hash)
         receipt = zkvm.prove(
             program,
             guest_input(compiled, self.chain_id),
             dev=dev,
             segment_po2=segment_po2,
-            keccak_po2=zkvm.keccak_po2_for(keccak_permutations(compiled.witness)),
+            keccak_po2=zkvm.keccak_po2_for(keccak_permutations(witness)),
         )
         j = check_journal(compiled, self.chain_id, receipt.journal)
         st = receipt.stats
+        assert st is not None  # zkvm.prove records the stats of every receipt it makes
         return QueryResult.from_journal(
             j,
             receipt,

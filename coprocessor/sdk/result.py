@@ -4,6 +4,7 @@ the recorded query image ID, a question and an anchor, and its files (receipt + 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def sidecar_path(receipt_path: str | Path) -> Path:
     return p.with_name(p.name + ".json")
 
 
-def decode_journal_strict(journal: bytes, output_types: list[int]) -> Journal:
+def decode_journal_strict(journal: bytes, output_types: Sequence[int]) -> Journal:
     """decode_journal, and the result must be the canonical ABI encoding of its rows under
     `output_types` (so a sidecar with the wrong types cannot decode a valid journal into rows)."""
     j = decode_journal(journal, output_types)
@@ -51,7 +52,7 @@ def decode_journal_strict(journal: bytes, output_types: list[int]) -> Journal:
     return j
 
 
-def _decode_verified(journal: bytes, output_types: list[int]) -> Journal:
+def _decode_verified(journal: bytes, output_types: Sequence[int]) -> Journal:
     try:
         return decode_journal_strict(journal, output_types)
     except ReceiptFormatError as exc:
@@ -248,7 +249,7 @@ class QueryResult:
         j = _decode_verified(self.journal, compiled.plan.output_types)
         self.columns, self.column_types = list(compiled.columns), list(compiled.column_types)
         self.param_types = list(compiled.param_types)
-        self.rows, self.sql = j.rows, sql
+        self.rows, self.sql = j.result_rows(), sql
         return sql
 
     def to_dict(self) -> dict:
@@ -342,7 +343,7 @@ class QueryResult:
         """A result whose rows and journal fields are those of `j` (decoded from `receipt`);
         `fields` are the rest (columns, column_types, image_id, dev, cycles, ...)."""
         return cls(
-            rows=j.rows,
+            rows=j.result_rows(),
             query_hash=j.query_hash,
             chain_id=j.chain_id,
             anchor_number=j.anchor_number,
