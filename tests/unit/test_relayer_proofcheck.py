@@ -136,7 +136,7 @@ def test_a_real_seal_toward_the_mock_verifier_is_refused_and_an_empty_seal_anywh
 
 
 def test_version_one_and_non_canonical_journals_are_refused():
-    fields = list(decode_journal_v2(JOURNAL).__dict__.values())
+    fields = list(decode_journal_v2(JOURNAL).__dict__.values())[:9]  # without the rows
     version_one = encode(list(JOURNAL_TYPES), [1, *fields[1:]])
     with pytest.raises(ProofCheckError, match="version 1"):
         decode_journal_v2(version_one)
