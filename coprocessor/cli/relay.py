@@ -41,7 +41,7 @@ KeyEnv = Annotated[
 ]
 
 
-def _key_source(key_file: Path | None, key_env: str | None) -> tuple[Path | None, str | None]:
+def key_source(key_file: Path | None, key_env: str | None) -> tuple[Path | None, str | None]:
     if key_file is not None and key_env is not None:
         raise InvalidArgument("give the key as --key-file or --key-env, not both")
     if key_file is None and key_env is None:
@@ -89,7 +89,7 @@ def relay(
     try:
         from coprocessor.relayer import Relayer, RelayerConfig
 
-        key_file, key_env = _key_source(key_file, key_env)
+        key_file, key_env = key_source(key_file, key_env)
         if not db.exists():
             raise InvalidArgument(f"no index at {db}: run `coprocessor index --db {db}` first")
         config = RelayerConfig(
@@ -180,7 +180,7 @@ def deploy(
     try:
         from coprocessor.relayer import deploy_contracts, load_account
 
-        key_file, key_env = _key_source(key_file, key_env)
+        key_file, key_env = key_source(key_file, key_env)
         account = load_account(key_file=key_file, key_env=key_env)
         terms, plan = _example(token, from_block, to_block, threshold) if example else (None, b"")
         addresses: dict[str, Any] = deploy_contracts(

@@ -27,6 +27,9 @@ process can take it between requests; a file another process holds is opened rea
 the SDK does (then nothing is fetched or synced). Index trouble that time may cure (blocks not
 indexed yet, the file locked) raises `IndexNotReadyError`, which the pipeline retries; a range
 that starts before the index's first block is deferred (`ProverUnavailableError`).
+An open `Store` is used as it is, never closed: `coprocessor serve --relay` passes its own,
+whose indexer keeps it at the head (so no `sync_index` there), and the Store's lock
+serialises this prover's reads and state-proof writes with the indexer's batches.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
 """One `coprocessor serve` process: the gRPC server (QueryService, health, reflection, auth),
 the indexer following the node (the one DuckDB writer; compiling reads through the same
 `Store`, whose lock serialises its connection), the index-lag health monitor and the prover
-worker processes over the durable queue.
+worker processes over the durable queue, and, with `relay`, the relayer (server/relay.py) in a
+thread, proving requests from the same `Store`.
 
 Shutdown: health turns NOT_SERVING and new submissions get UNAVAILABLE for `drain_seconds`,
 then the server stops (in-flight calls get `grace_seconds`), the workers stop and their jobs go
-back to the queue, the indexer stops at its next poll, and everything is closed.
+back to the queue, the indexer and the relayer stop after their current step, and everything is
+closed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -30,6 +33,10 @@ from coprocessor.sdk.wire import SERVICE_NAME, pb
 from coprocessor.server.auth import BearerTokenInterceptor, is_loopback
 from coprocessor.server.service import IndexHealth, QueryService, add_to_server
 from coprocessor.store import Store
+
+if TYPE_CHECKING:
+    from coprocessor.relayer import RelayerConfig
+    from coprocessor.server.relay import HostedRelayer
 
 log = logging.getLogger("coprocessor.server")
 MiB = 1024 * 1024
@@ -53,6 +60,7 @@ class ServeConfig:
     max_request_bytes: int = 4 * MiB
     max_response_bytes: int = 16 * MiB
     rpc_threads: int = 32
+    relay: RelayerConfig | None = None  # host the relayer (its index: this server's Store)
 
     @property
     def queue_file(self) -> Path:
@@ -71,6 +79,7 @@ class CoprocessorServer:
         self._stopping = threading.Event()
         self._index_health = IndexHealth(max_lag_blocks=config.max_lag_blocks)
         self._threads: list[threading.Thread] = []
+        self.relayer: HostedRelayer | None = None
 
     # --- starting ---------------------------------------------------------------------------
 
@@ -78,6 +87,8 @@ class CoprocessorServer:
         """Opens the index and the queue, starts every part; returns the port listened on."""
         c = self.config
         self.store = Store(c.db)
+        if c.relay is not None:
+            self.relayer = self._relayer(c.relay)
         self._index_rpc, self._health_rpc = RpcClient(c.rpc), RpcClient(c.rpc)
         self.indexer = Indexer(
             self._index_rpc, self.store, IndexerConfig(poll_interval=c.index_poll_seconds)
@@ -94,6 +105,9 @@ class CoprocessorServer:
         self.server = self._grpc_server()
         self._spawn(self._follow, "indexer")
         self._spawn(self._monitor, "health-monitor")
+        relayer = self.relayer
+        if relayer is not None:
+            self._spawn(lambda: relayer.run(self._stopping), "relayer")
         self.server.start()
         log.info(
             json.dumps(
@@ -106,9 +120,20 @@ class CoprocessorServer:
                     "workers": c.workers,
                     "queue": str(c.queue_file),
                 }
+                | ({"relaying_for": relayer.contract} if relayer else {})
             )
         )
         return self.port
+
+    def _relayer(self, config: RelayerConfig) -> HostedRelayer:
+        """The relayer over this server's Store; the Store is closed if it cannot start."""
+        from coprocessor.server.relay import HostedRelayer  # web3: imported only when relaying
+
+        try:
+            return HostedRelayer(config, self.store)
+        except BaseException:
+            self.store.close()
+            raise
 
     def _grpc_server(self) -> grpc.Server:
         c = self.config
@@ -194,6 +219,8 @@ class CoprocessorServer:
         requeued = self.workers.stop(self.queue)
         for thread in self._threads:
             thread.join(30)
+        if self.relayer is not None:
+            self.relayer.close()
         self.coprocessor.close()
         self.queue.close()
         self._index_rpc.close()

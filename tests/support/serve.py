@@ -18,7 +18,17 @@ STARTUP_SECONDS = 60
 
 
 class ServeProcess:
-    def __init__(self, db: Path, rpc: str, *, workers: int = 1, env: dict | None = None, **opts):
+    def __init__(
+        self,
+        db: Path,
+        rpc: str,
+        *,
+        workers: int = 1,
+        env: dict | None = None,
+        flags: tuple[str, ...] = (),
+        **opts,
+    ):
+        """`opts` become `--key value` options, `flags` are passed as they are (`--relay`)."""
         self.db, self.rpc, self.log = (
             db,
             rpc,
@@ -28,6 +38,7 @@ class ServeProcess:
         args += ["--listen", "127.0.0.1:0", "--workers", str(workers)]
         for key, value in {"poll": 0.2, **opts}.items():
             args += [f"--{key.replace('_', '-')}", str(value)]
+        args += flags
         self._log_file = self.log.open("wb")
         self.proc = subprocess.Popen(
             args, stdout=self._log_file, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
