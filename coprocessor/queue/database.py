@@ -17,8 +17,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from coprocessor.errors import (
@@ -28,6 +27,7 @@ from coprocessor.errors import (
     RequestConflictError,
 )
 from coprocessor.queue.jobs import Job, JobResult, JobState, ProvingTask
+from coprocessor.sqlite_wal import connect_wal, write_transaction
 
 log = logging.getLogger("coprocessor.queue")
 
@@ -122,14 +122,8 @@ class ProvingQueue:
         self.path, self.max_pending, self.max_attempts = str(path), max_pending, max_attempts
         self._lock = threading.Lock()
         try:
-            self._db = sqlite3.connect(
-                self.path, check_same_thread=False, isolation_level=None, timeout=30
-            )
+            self._db = connect_wal(self.path, synchronous="NORMAL", error=QueueError)
             self._db.row_factory = sqlite3.Row
-            mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if mode.lower() != "wal":
-                raise QueueError(f"{self.path}: SQLite refused WAL mode (journal_mode={mode})")
-            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise QueueError(f"cannot open the proving queue {self.path}: {exc}") from exc
@@ -144,19 +138,8 @@ class ProvingQueue:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise QueueError(f"proving queue {self.path}: {exc}") from exc
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return write_transaction(self._db, self._lock, QueueError, f"proving queue {self.path}")
 
     def _read(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         with self._lock:

@@ -22,8 +22,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from coprocessor.errors import OutboxError
 from coprocessor.relayer.fees import Fees
 from coprocessor.relayer.records import OPEN_TX_STATES, Attempt, RequestRecord
 from coprocessor.relayer.request import QueryRequest
+from coprocessor.sqlite_wal import connect_wal, write_transaction
 
 CURSORS_KEPT = 128
 
@@ -130,11 +130,7 @@ class Outbox:
         self._lock_descriptor = _lock_file(path)
         self._lock = threading.RLock()
         try:
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if mode.lower() != "wal":
-                raise OutboxError(f"{path}: SQLite refused WAL mode (journal_mode={mode})")
-            self._db.execute("PRAGMA synchronous=FULL")
+            self._db = connect_wal(path, synchronous="FULL", error=OutboxError)
             self._db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             self.close()
@@ -149,20 +145,9 @@ class Outbox:
                 os.close(self._lock_descriptor)
                 self._lock_descriptor = -1
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """One SQLite write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on error)."""
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise OutboxError(f"outbox {self.path}: {exc}") from exc
+        return write_transaction(self._db, self._lock, OutboxError, f"outbox {self.path}")
 
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         with self._lock:
