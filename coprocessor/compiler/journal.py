@@ -14,7 +14,9 @@ import rlp
 from eth_abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 
+from coprocessor import zkvm
 from coprocessor.compiler import schema
+from coprocessor.compiler.witness import keccak_permutations
 from coprocessor.errors import CompileError, ReceiptFormatError
 
 JOURNAL_VERSION = 2
@@ -66,6 +68,14 @@ def guest_input(compiled, chain_id: int) -> bytes:
     return rlp.encode(
         [chain_id, compiled.plan_bytes, compiled.witness_bytes, compiled.params_bytes]
     )
+
+
+def keccak_po2(compiled) -> int:
+    """The keccak-accelerator batch size (po2) for proving `compiled`: the smallest that holds
+    its witness's estimated keccak permutations (zkvm.keccak_po2_for)."""
+    if compiled.witness is None:
+        raise CompileError("the query was compiled without a witness (pass store=...)")
+    return zkvm.keccak_po2_for(keccak_permutations(compiled.witness))
 
 
 def row_abi_type(output_types) -> str:

@@ -43,8 +43,7 @@ from typing import Protocol, runtime_checkable
 from coprocessor import zkvm
 from coprocessor.chain import RpcClient
 from coprocessor.compiler import CompiledQuery, compile_template
-from coprocessor.compiler.journal import guest_input
-from coprocessor.compiler.witness import keccak_permutations
+from coprocessor.compiler.journal import guest_input, keccak_po2
 from coprocessor.contracts import mock_seal
 from coprocessor.errors import (
     IndexIncompleteError,
@@ -121,13 +120,12 @@ class QueryGuestProver:
         """Compiles, proves (dev or real, as `dev` says) and verifies the receipt locally."""
         compiled = self.compile(request)
         program = self.program
-        assert compiled.witness is not None  # compile_template always builds the witness
         receipt = zkvm.prove(
             program,
             guest_input(compiled, request.chain_id),
             dev=self.dev,
             segment_po2=self.segment_po2,
-            keccak_po2=zkvm.keccak_po2_for(keccak_permutations(compiled.witness)),
+            keccak_po2=keccak_po2(compiled),
         )
         journal = zkvm.verify(receipt, program.image_id, allow_dev=self.dev)
         if journal != compiled.journal:

@@ -9,8 +9,13 @@ from coprocessor import zkvm
 from coprocessor.chain import RpcClient
 from coprocessor.compiler import CatalogueQuery, CompiledQuery, catalogue
 from coprocessor.compiler import compile as compile_sql
-from coprocessor.compiler.journal import JOURNAL_VERSION, Journal, decode_journal, guest_input
-from coprocessor.compiler.witness import keccak_permutations
+from coprocessor.compiler.journal import (
+    JOURNAL_VERSION,
+    Journal,
+    decode_journal,
+    guest_input,
+    keccak_po2,
+)
 from coprocessor.errors import (
     CompileError,
     InvalidArgument,
@@ -185,7 +190,7 @@ class Coprocessor:
             guest_input(compiled, self.chain_id),
             dev=dev,
             segment_po2=segment_po2,
-            keccak_po2=zkvm.keccak_po2_for(keccak_permutations(witness)),
+            keccak_po2=keccak_po2(compiled),
         )
         j = check_journal(compiled, self.chain_id, receipt.journal)
         st = receipt.stats

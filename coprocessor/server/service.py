@@ -14,9 +14,8 @@ import grpc
 
 from coprocessor import zkvm
 from coprocessor.compiler import CatalogueQuery, CompiledQuery, catalogue
-from coprocessor.compiler.journal import guest_input
+from coprocessor.compiler.journal import guest_input, keccak_po2
 from coprocessor.compiler.schema import BUILTIN, SRC_EVENT, TYPE_NAMES
-from coprocessor.compiler.witness import keccak_permutations
 from coprocessor.errors import (
     CompileError,
     InvalidArgument,
@@ -100,7 +99,7 @@ class QueryService(pb_grpc.QueryServiceServicer):
             kind="succinct" if kind == "succinct" else "composite",
             dev=kind == "dev",
             segment_po2=zkvm.DEFAULT_PROVE_SEGMENT_PO2,
-            keccak_po2=zkvm.keccak_po2_for(keccak_permutations(witness)),
+            keccak_po2=keccak_po2(compiled),
             meta=meta,
         )
 
