@@ -19,6 +19,8 @@ from coprocessor.compiler import schema
 from coprocessor.compiler.witness import keccak_permutations
 from coprocessor.errors import CompileError, ReceiptFormatError
 
+QUERY_GUEST = "query"
+"""The guest (guest_programs/query, image_ids.json) whose input and journal this module codes."""
 JOURNAL_VERSION = 2
 JOURNAL_TYPES = [
     "uint8",
@@ -52,6 +54,20 @@ class Journal:
     params: bytes  # abi.encode(parameter values) in declaration order; b"" without parameters
     result: bytes  # abi.encode(Row[]), Row = (uint256 nulls, column values...)
     rows: list[tuple] | None  # decoded rows (None when output types were not given)
+
+    def header(self) -> tuple:
+        """version, chain id, queryHash, anchor (number, hash), block range, parameter values
+        (ABI-encoded): what a journal says besides its rows."""
+        return (
+            self.version,
+            self.chain_id,
+            self.query_hash,
+            self.anchor_number,
+            self.anchor_hash,
+            self.first_block,
+            self.last_block,
+            self.params,
+        )
 
     def result_rows(self) -> list[tuple]:
         """The decoded rows; a ReceiptFormatError if the journal was decoded without the plan's

@@ -9,8 +9,9 @@ before sending it, so a prover is trusted for nothing: a wrong proof is refused,
    guest decides what the template means) over the DuckDB index, anchored at its last block,
    fetching missing state proofs from the node (`Indexer.fetch_state`); with `sync_index` it
    first catches the index up with the node (`Indexer.poll_once`, reorgs included);
-2. prove with the query guest by the SDK's own call (`zkvm.prove` of `guest_input`, the
-   keccak batch sized by `keccak_permutations`), dev=True: the executor and a fake receipt;
+2. prove with the query guest by the path the SDK takes (`coprocessor.prover.prove_query`,
+   which also checks the rows against the compiler's), dev=True: the executor and a fake
+   receipt;
 3. verify the receipt locally (`zkvm.verify` for the guest's image ID, fake receipts accepted
    only with `dev`) and require its journal to be, byte for byte, the one the guest's code
    committed natively at compile time;
@@ -43,7 +44,7 @@ from typing import Protocol, runtime_checkable
 from coprocessor import zkvm
 from coprocessor.chain import RpcClient
 from coprocessor.compiler import CompiledQuery, compile_template
-from coprocessor.compiler.journal import guest_input, keccak_po2
+from coprocessor.compiler.journal import QUERY_GUEST
 from coprocessor.contracts import mock_seal
 from coprocessor.errors import (
     IndexIncompleteError,
@@ -54,10 +55,10 @@ from coprocessor.errors import (
     StoreLockedError,
 )
 from coprocessor.indexer import Indexer
+from coprocessor.prover import prove_query
 from coprocessor.relayer.request import QueryRequest
 from coprocessor.store import Store
 
-QUERY_GUEST = "query"
 NO_GROTH16 = (
     "on-chain verification of a real receipt needs a Groth16 seal (RISC Zero's verifier "
     "router), which cannot be made on this machine (RISC Zero's shrink_wrap needs its Docker "
@@ -120,13 +121,18 @@ class QueryGuestProver:
         """Compiles, proves (dev or real, as `dev` says) and verifies the receipt locally."""
         compiled = self.compile(request)
         program = self.program
-        receipt = zkvm.prove(
-            program,
-            guest_input(compiled, request.chain_id),
-            dev=self.dev,
-            segment_po2=self.segment_po2,
-            keccak_po2=keccak_po2(compiled),
-        )
+        try:
+            receipt, _ = prove_query(
+                compiled,
+                request.chain_id,
+                program=program,
+                dev=self.dev,
+                segment_po2=self.segment_po2,
+            )
+        except ResultMismatchError as exc:
+            raise ResultMismatchError(
+                f"query {request.query_id_hex}: {exc}; nothing is sent"
+            ) from exc
         journal = zkvm.verify(receipt, program.image_id, allow_dev=self.dev)
         if journal != compiled.journal:
             raise ResultMismatchError(

@@ -26,6 +26,7 @@ from types import TracebackType
 from eth_account.signers.local import LocalAccount
 
 from coprocessor import zkvm
+from coprocessor.compiler.journal import QUERY_GUEST
 from coprocessor.errors import ConfigError, CoprocessorError
 from coprocessor.relayer.config import RelayerConfig
 from coprocessor.relayer.fees import FeePolicy
@@ -42,7 +43,6 @@ from coprocessor.relayer.sender import Sender
 from coprocessor.relayer.tracker import Tracker
 from coprocessor.relayer.watcher import ChainRequestSource, RequestWatcher
 
-QUERY_GUEST = "query"
 ACTIONABLE_STATES = ("new", "proved", "unprofitable")
 BUSY_STATES = ("new", "proved", "sending")
 

@@ -9,59 +9,15 @@ from coprocessor import zkvm
 from coprocessor.chain import RpcClient
 from coprocessor.compiler import CatalogueQuery, CompiledQuery, catalogue
 from coprocessor.compiler import compile as compile_sql
-from coprocessor.compiler.journal import (
-    JOURNAL_VERSION,
-    Journal,
-    decode_journal,
-    guest_input,
-    keccak_po2,
-)
-from coprocessor.errors import (
-    CompileError,
-    InvalidArgument,
-    ReceiptFormatError,
-    ResultMismatchError,
-    StoreLockedError,
-)
+from coprocessor.compiler.journal import QUERY_GUEST
+from coprocessor.errors import InvalidArgument, StoreLockedError
 from coprocessor.indexer import Indexer
+from coprocessor.prover import OnProgress, check_journal, prove_query
 from coprocessor.sdk.anchor import check_anchor
-from coprocessor.sdk.result import QUERY_GUEST, QueryResult, journal_fields
+from coprocessor.sdk.result import QueryResult
 from coprocessor.store import Store
 
-
-def check_journal(compiled: CompiledQuery, chain_id: int, journal: bytes) -> Journal:
-    """Checks a proven journal against the compiled query: it must be, byte for byte, the
-    journal the guest's code committed natively at compile time (whose rows DuckDB's answer
-    matched), for this chain and anchor. Raises ResultMismatchError."""
-    try:
-        j = decode_journal(journal, compiled.plan.output_types)
-    except ReceiptFormatError as exc:
-        raise ResultMismatchError(f"bug: the proven journal does not decode: {exc}") from exc
-    rows = j.result_rows()
-    if rows != compiled.expected:
-        raise ResultMismatchError(
-            "bug: proven result differs from the expected one "
-            f"(query 0x{compiled.query_hash.hex()}): guest {len(rows)} row(s) {rows[:3]!r}..., "
-            f"expected {len(compiled.expected or [])} row(s) {(compiled.expected or [])[:3]!r}...; "
-            "neither is returned"
-        )
-    got = journal_fields(j)
-    assert compiled.witness is not None  # compiled with an index (it has expected rows)
-    want = (
-        JOURNAL_VERSION,
-        chain_id,
-        compiled.query_hash,
-        compiled.anchor,
-        compiled.witness.anchor_hash,
-        compiled.plan.first_block,
-        compiled.plan.last_block,
-        compiled.params_bytes,
-    )
-    if got != want or journal != compiled.journal:
-        raise ResultMismatchError(
-            f"bug: the proven journal's header {got!r} differs from the compiled query's {want!r}"
-        )
-    return j
+__all__ = ["Coprocessor", "check_journal"]
 
 
 class Coprocessor:
@@ -160,11 +116,25 @@ class Coprocessor:
         views: dict[str, str] | None = None,
         dev: bool = False,
         segment_po2: int | None = zkvm.DEFAULT_PROVE_SEGMENT_PO2,
+        workers: int = 1,
+        ray_address: str | None = None,
+        on_progress: OnProgress | None = None,
     ) -> QueryResult:
-        """Compiles, proves with the `query` guest (dev=True: executor + fake receipt, seconds) and
-        returns the answer, which equals DuckDB's or raises ResultMismatchError."""
+        """Compiles, proves with the `query` guest and returns the answer, which equals
+        DuckDB's or raises ResultMismatchError.
+
+        dev=True: executor + fake receipt (seconds). `workers` > 1 proves the segments in that
+        many local processes, `ray_address` on a Ray cluster (both give a succinct receipt);
+        `on_progress` hears of every segment proven (coprocessor.prover.Progress)."""
         compiled = self.compile(sql, params=params, at_block=at_block, views=views)
-        return self.prove_compiled(compiled, dev=dev, segment_po2=segment_po2)
+        return self.prove_compiled(
+            compiled,
+            dev=dev,
+            segment_po2=segment_po2,
+            workers=workers,
+            ray_address=ray_address,
+            on_progress=on_progress,
+        )
 
     def prove_compiled(
         self,
@@ -172,40 +142,37 @@ class Coprocessor:
         *,
         dev: bool = False,
         segment_po2: int | None = zkvm.DEFAULT_PROVE_SEGMENT_PO2,
+        workers: int = 1,
+        ray_address: str | None = None,
+        on_progress: OnProgress | None = None,
     ) -> QueryResult:
-        witness = compiled.witness
-        if witness is None or compiled.witness_bytes is None or compiled.expected is None:
-            raise CompileError("the query was compiled without an index: nothing to prove")
-        if self.chain_id is None:
-            raise InvalidArgument(
-                "no chain id: the index is empty and no rpc was given (pass chain_id=)"
-            )
+        if self.rpc is not None and compiled.witness is not None:
+            # the index's anchor must be the node's block before anything is proven
+            check_anchor(self.rpc, self.chain_id, compiled.anchor, compiled.witness.anchor_hash)
         program = self.program
-        if (
-            self.rpc is not None
-        ):  # the index's anchor must be the node's block before anything is proven
-            check_anchor(self.rpc, self.chain_id, compiled.anchor, witness.anchor_hash)
-        receipt = zkvm.prove(
-            program,
-            guest_input(compiled, self.chain_id),
+        receipt, journal = prove_query(
+            compiled,
+            self.chain_id,
+            program=program,
             dev=dev,
+            workers=workers,
+            ray_address=ray_address,
             segment_po2=segment_po2,
-            keccak_po2=keccak_po2(compiled),
+            on_progress=on_progress,
         )
-        j = check_journal(compiled, self.chain_id, receipt.journal)
-        st = receipt.stats
-        assert st is not None  # zkvm.prove records the stats of every receipt it makes
+        stats = receipt.stats
+        assert stats is not None  # the prover records the stats of every receipt it makes
         return QueryResult.from_journal(
-            j,
+            journal,
             receipt,
             columns=list(compiled.columns),
             column_types=list(compiled.column_types),
             image_id=program.image_id,
             dev=bool(dev),
-            cycles=st.cycles,
-            user_cycles=st.user_cycles,
-            segments=st.segments,
-            proving_seconds=st.seconds,
+            cycles=stats.cycles,
+            user_cycles=stats.user_cycles,
+            segments=stats.segments,
+            proving_seconds=stats.seconds,
             sql=compiled.sql,
             param_types=list(compiled.param_types),
         )

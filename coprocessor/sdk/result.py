@@ -15,6 +15,7 @@ from coprocessor.compiler import CatalogueQuery
 from coprocessor.compiler import compile as compile_sql
 from coprocessor.compiler.journal import (
     JOURNAL_VERSION,
+    QUERY_GUEST,
     Journal,
     abi_decode_checked,
     decode_journal,
@@ -30,7 +31,6 @@ from coprocessor.errors import (
 )
 from coprocessor.sdk.anchor import check_anchor, check_anchor_hash
 
-QUERY_GUEST = "query"
 SIDECAR_VERSION = 1
 TYPE_CODES = {name: code for code, name in TYPE_NAMES.items()}
 
@@ -90,21 +90,6 @@ class Verification:
             f"{self.journal.anchor_number} 0x{self.journal.anchor_hash.hex()}, which no trusted "
             "source has confirmed as canonical (pass a trusted RPC node or the hash)",
         ]
-
-
-def journal_fields(j: Journal) -> tuple:
-    """A journal's header: version, chain id, queryHash, anchor (number, hash), block range,
-    parameter values (ABI-encoded)."""
-    return (
-        j.version,
-        j.chain_id,
-        j.query_hash,
-        j.anchor_number,
-        j.anchor_hash,
-        j.first_block,
-        j.last_block,
-        j.params,
-    )
 
 
 def _jsonable(v, type_name: str):
@@ -189,7 +174,7 @@ class QueryResult:
         if sql is not None:
             question = self._bind_question(sql, params, views)
         j = _decode_verified(journal, self.output_types)
-        if journal_fields(j) + (j.rows,) != self._journal_fields() + (self.rows,):
+        if j.header() + (j.rows,) != self._journal_fields() + (self.rows,):
             raise VerificationError("the verified journal differs from this result's fields")
         anchor = None
         if anchor_hash is not None:
@@ -201,7 +186,7 @@ class QueryResult:
         return Verification(j, question, anchor)
 
     def _journal_fields(self) -> tuple:
-        """The journal header this result claims (as `journal_fields` reads one)."""
+        """The journal header this result claims (as `Journal.header` reads one)."""
         return (
             JOURNAL_VERSION,
             self.chain_id,
