@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from coprocessor.cli.app import err, fail, out
@@ -75,8 +76,13 @@ def _params(pairs: list[str] | None) -> dict:
     return out
 
 
-def _print_explain(compiled, json_out: bool) -> None:
+def _print_explain(compiled, json_out: bool, within: float | None = None) -> None:
+    from coprocessor.prover.cost import estimate_query
+
     text = compiled.explain()
+    cost = estimate_query(compiled)
+    if cost is not None:
+        text += "\n" + "\n".join(cost.lines(within))
     if json_out:
         out.print_json(
             json.dumps({"query_hash": "0x" + compiled.query_hash.hex(), "explain": text})
@@ -112,6 +118,24 @@ def _print_plan(sql: str, params: dict, views, at_block: int | None, json_out: b
     t.add_row("params (these values)", params_abi)
     t.add_row("plan", plan_hex)
     out.print(t)
+
+
+def _prove_with_progress(cp, compiled, dev: bool, workers: int, ray: str | None, *, quiet: bool):
+    """Proves with a progress bar on stderr (segments proven of the total) unless `quiet`."""
+    if quiet:
+        return cp.prove_compiled(compiled, dev=dev, workers=workers, ray_address=ray)
+    where = f" on Ray at {ray}" if ray else (f" with {workers} workers" if workers > 1 else "")
+    label = "proving (dev mode)" if dev else f"proving for real{where} (this takes minutes)"
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=err, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def on_progress(p) -> None:
+            bar.update(task, completed=p.segments_done, total=p.segments_total)
+
+        return cp.prove_compiled(
+            compiled, dev=dev, workers=workers, ray_address=ray, on_progress=on_progress
+        )
 
 
 def query(
@@ -150,6 +174,18 @@ def query(
         Path | None,
         typer.Option("--out", help="receipt file (default ./receipts/<queryhash>.receipt)"),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, help="prove segments in N local processes (N > 1: a succinct receipt)"),
+    ] = 1,
+    ray: Annotated[
+        str | None,
+        typer.Option(help="prove segments on the Ray cluster at HOST:PORT (a succinct receipt)"),
+    ] = None,
+    within: Annotated[
+        float | None,
+        typer.Option(help="with --explain: how many workers finish proving within SECONDS"),
+    ] = None,
 ):
     """Compile SQL over the index, prove it with the query guest, print rows, save the receipt."""
     from coprocessor.errors import CompileError
@@ -166,15 +202,9 @@ def query(
         with Coprocessor(db, rpc=rpc) as cp:
             compiled = cp.compile(sql, params=params, at_block=at_block, views=views)
             if explain:
-                _print_explain(compiled, json_out)
+                _print_explain(compiled, json_out, within)
                 return
-            if not json_out:
-                with err.status(
-                    "proving (dev mode)..." if dev else "proving for real (this takes minutes)..."
-                ):
-                    res = cp.prove_compiled(compiled, dev=dev)
-            else:
-                res = cp.prove_compiled(compiled, dev=dev)
+            res = _prove_with_progress(cp, compiled, dev, workers, ray, quiet=json_out)
         path = out_path or Path("receipts") / f"{res.query_hash.hex()}.receipt"
         res.save(path)
         if json_out:
