@@ -21,6 +21,8 @@ ARTIFACTS_ENV = "COPROCESSOR_CONTRACTS_DIR"
 # Contract name -> its source file under contracts/.
 CONTRACT_NAMES: dict[str, str] = {
     "CoprocessorQuery": "CoprocessorQuery.sol",
+    "BlockHistory": "BlockHistory.sol",
+    "IBlockHistory": "IBlockHistory.sol",
     "RiscZeroMockVerifier": "RiscZeroMockVerifier.sol",
     "ProvenAirdrop": "ProvenAirdrop.sol",
     "CoprocessorClient": "CoprocessorClient.sol",
