@@ -1,6 +1,9 @@
 """The DuckDB index (layer 1): schema, atomic batch writes with the checkpoint, rollback.
 
 The only module that imports duckdb; duckdb errors become `StoreError` here.
+One connection per index: writes go through it, one at a time; each reading thread reads
+through a cursor of its own (see `Store`), so readers neither wait for the writer nor for
+each other.
 
 uint256 values (wei amounts, balances, storage words, fee caps, difficulty)
 are DuckDB `BIGNUM` (arbitrary precision integer; `VARINT` is its alias).
@@ -20,6 +23,7 @@ numbers, indices) are UBIGINT.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +36,7 @@ from coprocessor.errors import InternalError, StoreError, StoreLockedError
 
 DEFAULT_DB = "coprocessor.duckdb"
 SCHEMA_VERSION = 1
+CLOSE_SECONDS = 5.0  # how long closing waits for an interrupted read to let go of its cursor
 
 # (column, DuckDB type). BIGNUM columns travel as decimal strings in Arrow.
 TABLES: dict[str, list[tuple[str, str]]] = {
@@ -163,6 +168,21 @@ def _one(con, query: str, params=()) -> tuple | None:
     return rows[0] if rows else None
 
 
+def _close_cursor(cursor: duckdb.DuckDBPyConnection) -> None:
+    """Closes a cursor. DuckDB refuses to close one that is running a query (another thread's):
+    that query is interrupted, and the close retried, for up to CLOSE_SECONDS."""
+    deadline = time.monotonic() + CLOSE_SECONDS
+    while True:
+        try:
+            cursor.close()
+            return
+        except duckdb.Error as exc:
+            if time.monotonic() > deadline:
+                raise StoreError(f"cannot close a read cursor: {exc}") from exc
+            cursor.interrupt()
+            time.sleep(0.01)
+
+
 def _q(name: str) -> str:
     return '"' + name + '"'
 
@@ -180,11 +200,21 @@ class Checkpoint:
 
 
 class Store:
-    """One DuckDB file (or ":memory:"). Writes are serialised by a lock; each is one transaction."""
+    """One DuckDB file (or ":memory:") behind one connection, shared by threads.
+
+    Writes go through that connection, serialised by a lock; each is one transaction. Reads go
+    through a cursor of the reading thread's own (DuckDB's way to use one connection from
+    several threads: `con.cursor()` is a further connection to the same database), so they run
+    concurrently with each other and with a write, and see only committed data. A cursor lives
+    as long as its thread; `close` closes every cursor and the connection.
+    """
 
     def __init__(self, path: str | Path = DEFAULT_DB, *, read_only: bool = False):
         self.path = str(path)
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the writer's: the connection and the cursor registry
+        self._reader = threading.local()
+        self._cursors: dict[threading.Thread, duckdb.DuckDBPyConnection] = {}
+        self._closed = False
         try:
             self.con = duckdb.connect(self.path, read_only=read_only)
             if not read_only:
@@ -195,7 +225,13 @@ class Store:
         self._check_version()
 
     def close(self) -> None:
-        self.con.close()
+        """Closes every thread's cursor, then the connection, once a write in progress ends; a
+        read in progress is interrupted (its thread gets a StoreError). Idempotent."""
+        with self._lock:
+            self._closed = True
+            while self._cursors:
+                _close_cursor(self._cursors.popitem()[1])
+            self.con.close()
 
     def __enter__(self) -> Store:
         return self
@@ -219,17 +255,38 @@ class Store:
 
     # --- reads ------------------------------------------------------------------------
 
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        """The calling thread's read cursor, opened on its first read."""
+        cursor = getattr(self._reader, "cursor", None)
+        if cursor is None:
+            cursor = self._open_cursor()
+        return cursor
+
+    def _open_cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for this thread, made under the lock (the connection is not thread-safe);
+        the cursors of threads that have ended are closed on the way."""
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"{self.path}: the index is closed")
+            for thread in [t for t in self._cursors if not t.is_alive()]:
+                _close_cursor(self._cursors.pop(thread))
+            try:
+                cursor = self.con.cursor()
+            except duckdb.Error as exc:
+                raise StoreError(f"cannot open a read cursor on {self.path}: {exc}") from exc
+            self._cursors[threading.current_thread()] = cursor
+        self._reader.cursor = cursor
+        return cursor
+
     def sql(self, query: str, params: Sequence | None = None) -> list[tuple]:
         try:
-            with self._lock:
-                return self.con.execute(query, params or []).fetchall()
+            return self._cursor().execute(query, params or []).fetchall()
         except duckdb.Error as exc:
             raise StoreError(f"query failed: {exc}") from exc
 
     def arrow(self, query: str, params: Sequence | None = None) -> pa.Table:
         try:
-            with self._lock:
-                return self.con.sql(query, params=params or None).to_arrow_table()
+            return self._cursor().sql(query, params=params or None).to_arrow_table()
         except duckdb.Error as exc:
             raise StoreError(f"query failed: {exc}") from exc
 

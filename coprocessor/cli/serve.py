@@ -95,6 +95,10 @@ def serve(
     drain: Annotated[
         float, typer.Option(help="seconds NOT_SERVING before stopping, on shutdown")
     ] = 1.0,
+    metrics_listen: Annotated[
+        str | None,
+        typer.Option(help="host:port of a Prometheus /metrics endpoint (port 0: a free port)"),
+    ] = None,
     relay: Relay = False,
     contract: Contract = None,
     key_file: KeyFile = None,
@@ -138,6 +142,7 @@ def serve(
             max_pending=max_pending,
             drain_seconds=drain,
             relay=relay_config,
+            metrics_listen=metrics_listen,
         )
         server = CoprocessorServer(config)
         server.start()

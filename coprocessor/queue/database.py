@@ -17,7 +17,9 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 
 from coprocessor.errors import (
@@ -70,6 +72,16 @@ _JOB_COLUMNS = (
     "error_kind, error_message, created, updated, query_hash, settings, journal, stats"
 )
 PENDING = (JobState.QUEUED.value, JobState.PROVING.value)
+
+
+@dataclass(frozen=True)
+class ProvingTimes:
+    """Proving seconds of the done jobs: `at_most[i]` of them took at most the i-th bound asked
+    for (cumulative, as Prometheus's histogram buckets), `count` in all, `total` seconds."""
+
+    at_most: tuple[int, ...]
+    count: int
+    total: float
 
 
 def request_digest(request: dict) -> str:
@@ -234,10 +246,23 @@ class ProvingQueue:
 
     def proving_seconds(self) -> float:
         """Seconds spent proving the jobs that are done."""
-        rows = self._read(
-            "SELECT coalesce(sum(json_extract(stats, '$.proving_seconds')), 0) AS s FROM jobs"
+        return self.proving_times(()).total
+
+    def proving_times(self, bounds: Sequence[float]) -> ProvingTimes:
+        """The done jobs' proving seconds (from their results) as a histogram: how many took at
+        most each bound, how many there are and their sum."""
+        at_most = "".join(f", coalesce(sum(s <= ?), 0) AS le{i}" for i in range(len(bounds)))
+        (row,) = self._read(
+            f"SELECT count(s) AS n, coalesce(sum(s), 0) AS total{at_most} FROM "
+            "(SELECT json_extract(stats, '$.proving_seconds') AS s FROM jobs "
+            "WHERE stats IS NOT NULL)",
+            tuple(bounds),
         )
-        return float(rows[0]["s"])
+        return ProvingTimes(
+            at_most=tuple(row[f"le{i}"] for i in range(len(bounds))),
+            count=row["n"],
+            total=float(row["total"]),
+        )
 
     # --- cancelling ------------------------------------------------------------------------
 

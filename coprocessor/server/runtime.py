@@ -1,13 +1,14 @@
 """One `coprocessor serve` process: the gRPC server (QueryService, health, reflection, auth),
 the indexer following the node (the one DuckDB writer; compiling reads through the same
-`Store`, whose lock serialises its connection), the index-lag health monitor and the prover
-worker processes over the durable queue, and, with `relay`, the relayer (server/relay.py) in a
-thread, proving requests from the same `Store`.
+`Store`, each thread with a read cursor of its own, so compiles and the indexer's writes do
+not wait for each other), the index-lag health monitor and the prover worker processes over
+the durable queue, optionally the Prometheus metrics endpoint (server/metrics.py) and, with
+`relay`, the relayer (server/relay.py) in a thread, proving requests from the same `Store`.
 
 Shutdown: health turns NOT_SERVING and new submissions get UNAVAILABLE for `drain_seconds`,
 then the server stops (in-flight calls get `grace_seconds`), the workers stop and their jobs go
-back to the queue, the indexer and the relayer stop after their current step, and everything is
-closed.
+back to the queue, the indexer and the relayer stop after their current step, the metrics
+endpoint stops and everything is closed.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from coprocessor.queue import ProvingQueue, WorkerPool, WorkerSettings
 from coprocessor.sdk import Coprocessor
 from coprocessor.sdk.wire import SERVICE_NAME, pb
 from coprocessor.server.auth import BearerTokenInterceptor, is_loopback
+from coprocessor.server.metrics import MetricsEndpoint, ServerMetrics
 from coprocessor.server.service import IndexHealth, QueryService, add_to_server
 from coprocessor.store import Store
 
@@ -61,6 +63,7 @@ class ServeConfig:
     max_response_bytes: int = 16 * MiB
     rpc_threads: int = 32
     relay: RelayerConfig | None = None  # host the relayer (its index: this server's Store)
+    metrics_listen: str | None = None  # host:port of the Prometheus endpoint (None: no endpoint)
 
     @property
     def queue_file(self) -> Path:
@@ -80,6 +83,7 @@ class CoprocessorServer:
         self._index_health = IndexHealth(max_lag_blocks=config.max_lag_blocks)
         self._threads: list[threading.Thread] = []
         self.relayer: HostedRelayer | None = None
+        self.metrics_endpoint: MetricsEndpoint | None = None
 
     # --- starting ---------------------------------------------------------------------------
 
@@ -95,6 +99,9 @@ class CoprocessorServer:
         )
         self.coprocessor = Coprocessor(self.store, rpc=c.rpc)
         self.queue = ProvingQueue(c.queue_file, max_pending=c.max_pending)
+        self.metrics = ServerMetrics(self.queue, self._index_health)
+        if c.metrics_listen is not None:
+            self.metrics_endpoint = MetricsEndpoint(self.metrics.registry, c.metrics_listen)
         self.workers = WorkerPool(
             WorkerSettings(queue_path=str(c.queue_file), lease_seconds=c.lease_seconds),
             c.workers,
@@ -103,12 +110,8 @@ class CoprocessorServer:
         self.health = health.HealthServicer(experimental_non_blocking=True)
         self._set_health(False)
         self.server = self._grpc_server()
-        self._spawn(self._follow, "indexer")
-        self._spawn(self._monitor, "health-monitor")
-        relayer = self.relayer
-        if relayer is not None:
-            self._spawn(lambda: relayer.run(self._stopping), "relayer")
         self.server.start()
+        relayer = self.relayer
         log.info(
             json.dumps(
                 {
@@ -120,9 +123,14 @@ class CoprocessorServer:
                     "workers": c.workers,
                     "queue": str(c.queue_file),
                 }
+                | ({"metrics": self.metrics_endpoint.address} if self.metrics_endpoint else {})
                 | ({"relaying_for": relayer.contract} if relayer else {})
             )
-        )
+        )  # first, before the background threads log (tests read the port from this line)
+        self._spawn(self._follow, "indexer")
+        self._spawn(self._monitor, "health-monitor")
+        if relayer is not None:
+            self._spawn(lambda: relayer.run(self._stopping), "relayer")
         return self.port
 
     def _relayer(self, config: RelayerConfig) -> HostedRelayer:
@@ -139,7 +147,8 @@ class CoprocessorServer:
         c = self.config
         server = grpc.server(
             ThreadPoolExecutor(max_workers=c.rpc_threads, thread_name_prefix="grpc"),
-            interceptors=[BearerTokenInterceptor(c.token)] if c.token else [],
+            interceptors=[self.metrics.interceptor]
+            + ([BearerTokenInterceptor(c.token)] if c.token else []),
             options=[
                 ("grpc.max_receive_message_length", c.max_request_bytes),
                 ("grpc.max_send_message_length", c.max_response_bytes),
@@ -221,6 +230,8 @@ class CoprocessorServer:
             thread.join(30)
         if self.relayer is not None:
             self.relayer.close()
+        if self.metrics_endpoint is not None:
+            self.metrics_endpoint.stop()
         self.coprocessor.close()
         self.queue.close()
         self._index_rpc.close()

@@ -1,11 +1,11 @@
-"""`QueryService` (coprocessor.v1): compiles queries in the server process (the one DuckDB
-connection), queues them for the prover workers and serves jobs, receipts and the schema.
+"""`QueryService` (coprocessor.v1): compiles queries in the server process (reading the one
+DuckDB index through a cursor per gRPC thread, so compiles run side by side), queues them for
+the prover workers and serves jobs, receipts and the schema.
 
 Every method's CoprocessorError becomes a status through `errors.mapped` (once, here)."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -55,7 +55,6 @@ class QueryService(pb_grpc.QueryServiceServicer):
         accepting: Callable[[], bool],
     ):
         self.cp, self.queue, self.health, self._accepting = coprocessor, queue, health, accepting
-        self._compile_lock = threading.Lock()
 
     # --- compiling --------------------------------------------------------------------------
 
@@ -67,13 +66,12 @@ class QueryService(pb_grpc.QueryServiceServicer):
                 raise InvalidArgument(f"no catalogue query {request['catalogue_name']!r}")
             sql = queries[request["catalogue_name"]]
         assert sql is not None
-        with self._compile_lock:
-            return self.cp.compile(
-                sql,
-                params=request["params"] or None,
-                at_block=request["at_block"],
-                views=request["views"] or None,
-            )
+        return self.cp.compile(
+            sql,
+            params=request["params"] or None,
+            at_block=request["at_block"],
+            views=request["views"] or None,
+        )
 
     def _task(self, compiled: CompiledQuery, kind: str) -> ProvingTask:
         witness, journal = compiled.witness, compiled.journal

@@ -1,5 +1,7 @@
 """coprocessor.store: exact uint256 (BIGNUM), atomic batch + checkpoint, rollback."""
 
+import threading
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -206,3 +208,124 @@ def test_a_locked_index_is_a_store_locked_error(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+# --- concurrent readers: a cursor per thread --------------------------------------------------
+
+
+def _in_threads(*targets):
+    """Runs the targets in threads at once; re-raises the first exception any of them raised."""
+    errors: list[BaseException] = []
+
+    def run(target):
+        try:
+            target()
+        except BaseException as exc:  # reported in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    if errors:
+        raise errors[0]
+
+
+def test_each_reading_thread_reads_through_a_cursor_of_its_own(tmp_path):
+    with Store(tmp_path / "i.duckdb") as s:
+        write(s, 0, 0)
+        start = threading.Barrier(2)
+        cursors = {}
+
+        def reader(name):
+            start.wait(10)
+            assert s.sql("SELECT count(*) FROM blocks") == [(1,)]
+            cursors[name] = s._cursor()
+            assert s.arrow("SELECT number FROM blocks").num_rows == 1
+            assert s._cursor() is cursors[name]  # one cursor per thread, kept
+
+        _in_threads(lambda: reader("a"), lambda: reader("b"))
+        assert cursors["a"] is not cursors["b"]
+        assert s.con not in (cursors["a"], cursors["b"])  # not the writer's connection
+        assert s._cursor() not in (cursors["a"], cursors["b"])
+
+
+def test_readers_see_committed_batches_while_a_writer_commits(tmp_path):
+    """Two readers poll while a writer appends 40 batches (a block and two transactions each):
+    every read sees whole batches, the checkpoint agrees with the rows, and never goes back."""
+    last = 39
+    with Store(tmp_path / "i.duckdb") as s:
+        writing = threading.Event()
+        writing.set()
+        seen: dict[str, list[int]] = {"a": [], "b": []}
+
+        def writer():
+            for b in range(last + 1):
+                write(s, b, b, [(b, 0, str(b)), (b, 1, str(2**200 + b))])
+            writing.clear()
+
+        def reader(name):
+            while True:
+                done = not writing.is_set()
+                ((checkpoint, blocks, txs, value),) = s.sql(
+                    "SELECT (SELECT last_block FROM sync_state), (SELECT count(*) FROM blocks), "
+                    "(SELECT count(*) FROM transactions), "
+                    "(SELECT CAST(sum(value) AS VARCHAR) FROM transactions)"
+                )
+                if checkpoint is not None:
+                    n = checkpoint + 1
+                    assert (blocks, txs) == (n, 2 * n)
+                    assert int(value) == sum(range(n)) + n * 2**200 + sum(range(n))
+                    seen[name].append(checkpoint)
+                if done:
+                    return
+
+        _in_threads(writer, lambda: reader("a"), lambda: reader("b"))
+        for checkpoints in seen.values():
+            assert checkpoints == sorted(checkpoints) and checkpoints[-1] == last
+
+
+def test_close_closes_every_cursor_and_interrupts_a_read(tmp_path):
+    """Closing the Store closes each thread's cursor (a query still running on one is
+    interrupted: its reader gets a StoreError) and the connection: another process can then
+    open the file for writing."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "i.duckdb"
+    s = Store(db)
+    write(s, 0, 0)
+    reading = threading.Event()
+    outcome: list[BaseException] = []
+    cursors = []
+
+    def reader():
+        cursors.append(s._cursor())
+        reading.set()
+        try:  # 10^12 rows: runs until interrupted
+            s.sql("SELECT sum(a.range * b.range) FROM range(1000000) a, range(1000000) b")
+        except StoreError as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    assert reading.wait(10)
+    idle = s._cursor()  # this thread's cursor, not in use
+    threading.Event().wait(0.2)  # let the reader start its query (either way it must end)
+    s.close()
+    thread.join(30)
+    assert not thread.is_alive() and len(outcome) == 1
+    for cursor in (*cursors, idle):
+        with pytest.raises(Exception, match="closed"):
+            cursor.execute("SELECT 1")
+    with pytest.raises(StoreError):
+        s.sql("SELECT 1")
+    s.close()  # idempotent
+    opened = subprocess.run(
+        [sys.executable, "-c", f"import duckdb; duckdb.connect({str(db)!r}).close()"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert opened.returncode == 0, opened.stderr
