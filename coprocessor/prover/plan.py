@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from coprocessor.errors import InvalidArgument
+from coprocessor.zkvm import KECCAK_ASSUMPTION
 
 StepOp = Literal["segment", "join", "keccak", "union", "resolve"]
-KECCAK_ASSUMPTION = "keccak"
-"""An entry of a session's assumption list resolved by the keccak union root."""
 
 
 @dataclass(frozen=True)

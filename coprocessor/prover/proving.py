@@ -2,7 +2,7 @@
 
 - `dev=True`: the executor and a fake receipt (seconds; never verifies without allow_dev).
 - `kind="composite"` with one worker and no cluster: RISC Zero's own `prove` in this
-  process (progress: 0 of N segments, then N of N).
+  process (one call: no progress is reported).
 - otherwise the split path: execute into segments, plan (plan.py), run the steps on an
   executor (this process, local worker processes, or a Ray cluster), finalise one succinct
   receipt, and check it verifies for the program with the session's journal before it is
@@ -65,9 +65,7 @@ def prove_split(
         max_cycles=max_cycles,
         assumptions=assumptions,
     )
-    plan = plan_session(
-        len(session.segments), len(session.keccak_requests), session.assumption_order
-    )
+    plan = plan_session(len(session.segments), len(session.keccak_requests), session.assumptions)
     done = {"segment": 0, "steps": 0}
 
     def on_step(step: Step) -> None:
@@ -117,10 +115,7 @@ def prove(
             max_cycles=max_cycles,
             assumptions=assumptions,
         )
-        if on_progress is not None and receipt.stats is not None:
-            n = receipt.stats.segments
-            on_progress(Progress(n, n, 1, 1))
-        return receipt
+        return receipt  # no progress to tell: one call, nothing proven piecewise
     executor = executor_for(workers, ray_address)
     try:
         return prove_split(

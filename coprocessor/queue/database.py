@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from coprocessor.errors import (
     JobNotFoundError,
@@ -62,7 +63,9 @@ CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     job_id TEXT NOT NULL,
     state TEXT NOT NULL,
-    at REAL NOT NULL
+    at REAL NOT NULL,
+    segments_done INTEGER NOT NULL DEFAULT 0,
+    segments_total INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS events_by_job ON events (job_id, seq);
 """
@@ -72,6 +75,31 @@ _JOB_COLUMNS = (
     "error_kind, error_message, created, updated, query_hash, settings, journal, stats"
 )
 PENDING = (JobState.QUEUED.value, JobState.PROVING.value)
+# Columns later versions added to a table, for queue files made before them.
+_ADDED_COLUMNS = {
+    "events": [
+        ("segments_done", "INTEGER NOT NULL DEFAULT 0"),
+        ("segments_total", "INTEGER NOT NULL DEFAULT 0"),
+    ]
+}
+
+
+class JobEvent(NamedTuple):
+    """One entry of a job's history: a state change, or progress while proving (state
+    `proving` again, with more segments done)."""
+
+    seq: int
+    state: JobState
+    segments_done: int
+    segments_total: int
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    for table, columns in _ADDED_COLUMNS.items():
+        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        for name, decl in columns:
+            if name not in have:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
 
 
 @dataclass(frozen=True)
@@ -137,6 +165,7 @@ class ProvingQueue:
             self._db = connect_wal(self.path, synchronous="NORMAL", error=QueueError)
             self._db.row_factory = sqlite3.Row
             self._db.executescript(_SCHEMA)
+            _add_missing_columns(self._db)
         except sqlite3.Error as exc:
             raise QueueError(f"cannot open the proving queue {self.path}: {exc}") from exc
 
@@ -161,9 +190,21 @@ class ProvingQueue:
                 raise QueueError(f"proving queue {self.path}: {exc}") from exc
 
     @staticmethod
-    def _event(db: sqlite3.Connection, job_id: str, state: JobState, **fields) -> None:
+    def _event(
+        db: sqlite3.Connection,
+        job_id: str,
+        state: JobState,
+        segments: tuple[int, int] = (0, 0),
+        **fields,
+    ) -> None:
         now = time.time()
-        db.execute("INSERT INTO events (job_id, state, at) VALUES (?, ?, ?)", (job_id, state, now))
+        db.execute(
+            "INSERT INTO events (job_id, state, at, segments_done, segments_total) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (job_id, state, now, *segments),
+        )
+        if segments != (0, 0):
+            fields |= {"segments_done": segments[0], "segments_total": segments[1]}
         log.info(json.dumps({"event": "job_state", "job_id": job_id, "state": state, **fields}))
 
     # --- submitting and reading -------------------------------------------------------------
@@ -232,13 +273,17 @@ class ProvingQueue:
         )
         return rows[0]["n"] if rows else 0
 
-    def events(self, job_id: str, after: int = 0) -> list[tuple[int, JobState]]:
-        """The job's state changes after event `after`, in order: (seq, state)."""
+    def events(self, job_id: str, after: int = 0) -> list[JobEvent]:
+        """The job's state changes and proving progress after event `after`, in order."""
         rows = self._read(
-            "SELECT seq, state FROM events WHERE job_id = ? AND seq > ? ORDER BY seq",
+            "SELECT seq, state, segments_done, segments_total FROM events "
+            "WHERE job_id = ? AND seq > ? ORDER BY seq",
             (job_id, after),
         )
-        return [(r["seq"], JobState(r["state"])) for r in rows]
+        return [
+            JobEvent(r["seq"], JobState(r["state"]), r["segments_done"], r["segments_total"])
+            for r in rows
+        ]
 
     def counts(self) -> dict[str, int]:
         rows = self._read("SELECT state, count(*) AS n FROM jobs GROUP BY state")
@@ -380,7 +425,21 @@ class ProvingQueue:
                 ),
             )
             if cur.rowcount:
-                self._event(db, job_id, JobState.DONE, worker=worker)
+                segments = (result.segments, result.segments)
+                self._event(db, job_id, JobState.DONE, segments, worker=worker)
+            return cur.rowcount == 1
+
+    def progress(self, job_id: str, worker: str, done: int, total: int) -> bool:
+        """Records that `worker` has proven `done` of the job's `total` segments (an event
+        WatchQuery streams), if it still holds the lease."""
+        with self._transaction() as db:
+            cur = db.execute(
+                "UPDATE jobs SET segments_done = ?, segments_total = ?, updated = ? "
+                "WHERE id = ? AND state = ? AND lease_owner = ?",
+                (done, total, time.time(), job_id, JobState.PROVING, worker),
+            )
+            if cur.rowcount:
+                self._event(db, job_id, JobState.PROVING, (done, total), worker=worker)
             return cur.rowcount == 1
 
     def fail(self, job_id: str, worker: str, kind: str, message: str) -> bool:

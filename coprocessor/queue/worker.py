@@ -23,9 +23,11 @@ import time
 import uuid
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
+from typing import Literal
 
 from coprocessor import zkvm
 from coprocessor.errors import CoprocessorError, ResultMismatchError
+from coprocessor.prover import OnProgress, Progress, prove
 from coprocessor.queue.database import ProvingQueue
 from coprocessor.queue.jobs import JobResult, ProvingTask
 
@@ -41,16 +43,25 @@ class WorkerSettings:
     monitor_seconds: float = 0.25  # the pool's check for dead workers and expired leases
 
 
-def prove_task(task: ProvingTask) -> JobResult:
-    """Proves one task; ResultMismatchError when the journal is not the expected one."""
+def prove_task(task: ProvingTask, on_progress: OnProgress | None = None) -> JobResult:
+    """Proves one task; ResultMismatchError when the journal is not the expected one.
+
+    A succinct proof takes the split path (coprocessor.prover), which reports every segment
+    proven to `on_progress`; a composite one is RISC Zero's own `prove`, reported once
+    executed (0 of N segments) and once proven."""
     program = zkvm.Program.load(task.program)
-    receipt = zkvm.prove(
+    kind: Literal["composite", "succinct"] = "succinct" if task.kind == "succinct" else "composite"
+    if on_progress is not None and kind == "composite" and not task.dev:
+        run = zkvm.execute(program, task.guest_input, segment_po2=task.segment_po2)
+        on_progress(Progress(0, run.segments, 0, 1))
+    receipt = prove(
         program,
         task.guest_input,
-        kind="succinct" if task.kind == "succinct" else "composite",
+        kind=kind,
         dev=task.dev,
         segment_po2=task.segment_po2,
         keccak_po2=task.keccak_po2,
+        on_progress=on_progress,
     )
     if receipt.journal != task.expected_journal:
         raise ResultMismatchError(
@@ -99,7 +110,9 @@ def _work_one(queue: ProvingQueue, worker: str, settings: WorkerSettings) -> boo
         hold = float(os.environ.get(HOLD_ENV, "0") or 0)
         if hold > 0:
             time.sleep(hold)
-        result = prove_task(task)
+        result = prove_task(
+            task, lambda p: queue.progress(job.id, worker, p.segments_done, p.segments_total)
+        )
     except CoprocessorError as exc:
         queue.fail(job.id, worker, type(exc).__name__, str(exc))
         return True

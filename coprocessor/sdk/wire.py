@@ -286,6 +286,8 @@ class JobInfo:
     error_message: str
     query_hash: bytes
     created: bool = False  # for submit: False when the request id named an existing job
+    segments_done: int = 0  # while proving: segments proven so far (succinct proofs report
+    segments_total: int = 0  # each one; a composite proof reports 0 of N, then N of N)
 
     @property
     def terminal(self) -> bool:
@@ -303,6 +305,8 @@ class JobInfo:
             error_message=job.error_message,
             query_hash=job.query_hash,
             created=created,
+            segments_done=job.segments_done,
+            segments_total=job.segments_total,
         )
 
 

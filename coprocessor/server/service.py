@@ -131,15 +131,16 @@ class QueryService(pb_grpc.QueryServiceServicer):
         job = self.queue.get(request.job_id)
         last_seen = 0
         while context.is_active():
-            for seq, state in self.queue.events(job.id, last_seen):
-                last_seen = seq
+            for event in self.queue.events(job.id, last_seen):
+                last_seen = event.seq
                 job = self.queue.get(job.id)
                 msg = self._job_message(job)
-                if state != job.state:  # a past state: as it was, without the final result
+                if event.state != job.state:  # a past state: as it was, without the result
                     msg.ClearField("result")
-                    msg.state = JOB_STATES[state]
+                    msg.state = JOB_STATES[event.state]
+                msg.segments_done, msg.segments_total = event.segments_done, event.segments_total
                 yield pb.WatchQueryResponse(job=msg)
-                if state.terminal:
+                if event.state.terminal:
                     return
             if not self._accepting():
                 raise ServiceUnavailableError("the server is shutting down: watch again later")

@@ -69,7 +69,7 @@ def test_lease_complete_and_events_in_order(queue):
     assert done.rows == ROWS and done.rows[0][0] == BIG  # exact
     assert queue.receipt(job.id) == _result().receipt
     assert queue.receipt_size(job.id) == len(_result().receipt)
-    assert [s for _, s in queue.events(job.id)] == ["queued", "proving", "done"]
+    assert [e.state for e in queue.events(job.id)] == ["queued", "proving", "done"]
 
 
 def test_expired_lease_returns_the_job_and_the_late_worker_loses(queue):
@@ -80,7 +80,7 @@ def test_expired_lease_returns_the_job_and_the_late_worker_loses(queue):
     assert second is not None and second[0].id == job.id and second[0].attempts == 2
     assert not queue.complete(job.id, "dead", _result())
     assert queue.complete(job.id, "alive", _result())
-    states = [s for _, s in queue.events(job.id)]
+    states = [e.state for e in queue.events(job.id)]
     assert states == ["queued", "proving", "queued", "proving", "done"]
     assert states.count("done") == 1
 
@@ -129,3 +129,39 @@ def test_queue_survives_a_restart(tmp_path):
         assert q.find_request("queued", REQUEST).id == queued.id
         assert q.lease("w2", 30)[0].id == queued.id
         assert q.counts()["proving"] == 1 and q.counts()["done"] == 1
+
+
+def test_progress_is_recorded_as_events_by_the_lease_holder_only(queue):
+    job, _ = queue.submit(REQUEST, _task())
+    queue.lease("w1", 30)
+    assert queue.progress(job.id, "w1", 1, 4) and queue.progress(job.id, "w1", 3, 4)
+    assert not queue.progress(job.id, "w2", 4, 4)  # not its lease: nothing recorded
+    assert (queue.get(job.id).segments_done, queue.get(job.id).segments_total) == (3, 4)
+    queue.complete(job.id, "w1", _result())
+    assert not queue.progress(job.id, "w1", 4, 4)  # done: too late
+    events = [(e.state, e.segments_done, e.segments_total) for e in queue.events(job.id)]
+    assert events == [
+        ("queued", 0, 0),
+        ("proving", 0, 0),
+        ("proving", 1, 4),
+        ("proving", 3, 4),
+        ("done", 1, 1),
+    ]
+    later = queue.events(job.id, after=queue.events(job.id)[2].seq)
+    assert [e.segments_done for e in later] == [3, 1]
+
+
+def test_a_queue_file_from_before_progress_events_is_upgraded(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT NOT NULL, "
+        "state TEXT NOT NULL, at REAL NOT NULL);"
+        "INSERT INTO events (job_id, state, at) VALUES ('j', 'queued', 1.0);"
+    )
+    old.commit()
+    old.close()
+    with ProvingQueue(path) as q:
+        assert [(e.state, e.segments_done) for e in q.events("j")] == [("queued", 0)]
