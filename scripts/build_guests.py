@@ -71,6 +71,9 @@ def cargo_env(target_dir: Path) -> dict[str, str]:
         RUSTC_BOOTSTRAP="1",
         CARGO_TARGET_DIR=str(target_dir),
         CARGO_ENCODED_RUSTFLAGS="\x1f".join(GUEST_RUSTFLAGS + remap),
+        # The zkVM has the bigint2 accelerator: risc0-bigint2 (ethcore's zkvm-secp256k1
+        # feature) refuses to compile without this signal, which risc0-build also sets.
+        RISC0_FEATURE_bigint2="",
     )
     for var in ("RUSTFLAGS", "RUSTC_WRAPPER", "RUSTUP_TOOLCHAIN"):
         env.pop(var, None)
