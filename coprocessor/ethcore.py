@@ -30,6 +30,15 @@ WITHDRAWALS_ROOT = 10
 BLOOM_ABSENT = 11
 BATCH = 12
 
+# Command numbers of the accumulator (ethcore::mmr), answered by the native library
+# (native/risc0-py/src/commands.rs) besides ethcore::ops.
+MMR_APPEND = 101
+MMR_ROOT = 102
+MMR_PROOF = 103
+MMR_VERIFY = 104
+HISTORY_STEP = 105
+HISTORY_DECODE = 106
+
 
 @dataclass(frozen=True)
 class HeaderInfo:
@@ -232,6 +241,108 @@ def bloom_proves_absent(bloom: bytes, address: bytes, topic: bytes) -> bool:
     return _uint(flag) == 1
 
 
+@dataclass(frozen=True)
+class MmrPeaks:
+    """A keccak MMR of block hashes as its size and peaks (largest tree first)."""
+
+    size: int
+    peaks: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
+class MmrProof:
+    """The inclusion proof of one leaf: siblings bottom-up and the MMR's peaks."""
+
+    siblings: tuple[bytes, ...]
+    peaks: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
+class DecodedHistory:
+    """A history journal as the Rust decoder reads it, with its historyRoot."""
+
+    self_image_id: bytes
+    chain_id: int
+    earliest: int
+    earliest_parent_hash: bytes
+    origin: int
+    latest: int
+    latest_hash: bytes
+    forward: MmrPeaks
+    backward: MmrPeaks
+    history_root: bytes
+
+
+def _hashes(values: Sequence[bytes], what: str) -> list[bytes]:
+    return [_fixed_bytes(value, 32, what) for value in _byte_list(values, what)]
+
+
+def _size(value: int, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**64:
+        raise InvalidArgument(f"{what} must be an int in [0, 2**64), got {value!r}")
+    return value
+
+
+def mmr_append(mmr: MmrPeaks, leaves: Sequence[bytes]) -> MmrPeaks:
+    """The MMR after appending `leaves` (32-byte hashes) in order."""
+    size, peaks = _run_op(
+        MMR_APPEND,
+        _size(mmr.size, "size"),
+        _hashes(mmr.peaks, "peaks"),
+        _hashes(leaves, "leaves"),
+    )
+    return MmrPeaks(_uint(size), tuple(peaks))
+
+
+def mmr_root(mmr: MmrPeaks) -> bytes:
+    """mmrRoot = keccak256(uint256 size ‖ peaks...)."""
+    return _run_op(MMR_ROOT, _size(mmr.size, "size"), _hashes(mmr.peaks, "peaks"))
+
+
+def mmr_proof(leaves: Sequence[bytes], index: int) -> MmrProof:
+    """The inclusion proof of leaf `index` in the MMR of `leaves`."""
+    siblings, peaks = _run_op(MMR_PROOF, _hashes(leaves, "leaves"), _size(index, "index"))
+    return MmrProof(tuple(siblings), tuple(peaks))
+
+
+def mmr_verify(root: bytes, size: int, index: int, leaf: bytes, proof: MmrProof) -> None:
+    """Checks that `leaf` is leaf `index` of the MMR of `size` leaves committed by `root`;
+    raises EthDataError when it is not."""
+    _run_op(
+        MMR_VERIFY,
+        _fixed_bytes(root, 32, "root"),
+        _size(size, "size"),
+        _size(index, "index"),
+        _fixed_bytes(leaf, 32, "leaf"),
+        _hashes(proof.siblings, "siblings"),
+        _hashes(proof.peaks, "peaks"),
+    )
+
+
+def history_step(guest_input: bytes) -> bytes:
+    """The journal the history guest commits for `guest_input` (its checks, natively; the
+    previous receipt is not verified here)."""
+    return _run_op(HISTORY_STEP, _byte_list([guest_input], "guest input")[0])
+
+
+def decode_history(journal: bytes) -> DecodedHistory:
+    """Decodes a history journal with the guest's strict decoder (EthDataError if it is not
+    one the guest would commit)."""
+    fields = _run_op(HISTORY_DECODE, _byte_list([journal], "journal")[0])
+    return DecodedHistory(
+        self_image_id=fields[0],
+        chain_id=_uint(fields[1]),
+        earliest=_uint(fields[2]),
+        earliest_parent_hash=fields[3],
+        origin=_uint(fields[4]),
+        latest=_uint(fields[5]),
+        latest_hash=fields[6],
+        forward=MmrPeaks(_uint(fields[7]), tuple(fields[8])),
+        backward=MmrPeaks(_uint(fields[9]), tuple(fields[10])),
+        history_root=fields[11],
+    )
+
+
 def ingest_blocks(
     body: bytes | bytearray | memoryview,
     first: int,
@@ -255,15 +366,24 @@ def ingest_blocks(
 
 __all__ = [
     "Account",
+    "DecodedHistory",
     "EthDataError",
     "HeaderInfo",
+    "MmrPeaks",
+    "MmrProof",
     "Transaction",
     "bloom_proves_absent",
     "command",
     "decode_header",
+    "decode_history",
     "decode_transaction",
     "header_hash",
+    "history_step",
     "ingest_blocks",
+    "mmr_append",
+    "mmr_proof",
+    "mmr_root",
+    "mmr_verify",
     "ordered_trie_root",
     "receipts_root",
     "transactions_root",

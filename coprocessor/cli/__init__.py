@@ -6,10 +6,11 @@ command in the module of its group:
 - `query.py`: `query`, `verify`
 - `serve.py`: `serve` (the gRPC service)
 - `relay.py`: `relay`, `deploy` (on-chain delivery)
+- `history.py`: `history prove`, `history status` (the block-hash accumulator)
 - `app.py`: the typer apps, the consoles, how errors end a command
 """
 
-from coprocessor.cli import devchain, index, query, relay, serve
+from coprocessor.cli import devchain, history, index, query, relay, serve
 from coprocessor.cli.app import app, index_app
 
 index_app.callback(invoke_without_command=True)(index.index)
@@ -21,5 +22,8 @@ app.command()(query.verify)
 app.command()(serve.serve)
 app.command()(relay.relay)
 app.command()(relay.deploy)
+app.add_typer(history.history_app, name="history")
+history.history_app.command("prove")(history.prove)
+history.history_app.command("status")(history.status)
 
 __all__ = ["app"]

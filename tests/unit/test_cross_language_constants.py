@@ -119,6 +119,9 @@ def test_witness_modes_and_versions():
 def test_ethcore_and_query_commands():
     rs = rust_consts(REPO / "guest_programs" / "ethcore" / "src" / "ops.rs")
     assert rs and rs == {k: getattr(ethcore, k) for k in rs}
+    accumulator = rust_consts(NATIVE / "commands.rs")
+    assert accumulator and accumulator == {k: getattr(ethcore, k) for k in accumulator}
+    assert not set(accumulator.values()) & set(rs.values())
     rs = rust_consts(NATIVE / "query.rs")
     assert rs == {
         "OP_RUN": native.OP_RUN,

@@ -21,6 +21,7 @@
 //!   and their roots.
 //! - [`bloom`]: log blooms.
 //! - [`chain`]: header chains linked by parent hash to a trusted anchor.
+//! - [`mmr`]: the block-hash accumulator (keccak MMRs, the history guest's state and step).
 //! - [`ops`]: an RLP-framed command set shared by the host C ABI and guests.
 #![no_std]
 #![forbid(unsafe_code)]
@@ -34,6 +35,8 @@ pub mod chain;
 pub mod error;
 pub mod header;
 pub mod keccak;
+#[cfg(any(feature = "history", test))]
+pub mod mmr;
 pub mod mpt;
 pub mod ops;
 pub mod receipt;
