@@ -203,6 +203,43 @@ def _mainnet_receipts(guest) -> tuple[str, str]:
     )
 
 
+# Sender recovery with k256 in software: user cycles per recovery, measured 2026-12-04 with the
+# query guest as built before the bigint2 accelerator (mainnet block 22725199, 234 txs of
+# types 0-4: 11,085,732; block 14151203: 11,083,158). No guest built today runs that path.
+SOFTWARE_RECOVERY_CYCLES = 11_085_732
+SENDER_BLOCK = "22725199"  # every transaction type, 0 to 4
+
+
+def _mainnet_senders(guest) -> tuple[str, str]:
+    """User cycles per sender recovery over a mainnet block with every transaction type:
+    COUNT(DISTINCT "from") minus COUNT(*) of the same one-block witness, per transaction."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from coprocessor.indexer.encode import raw_transaction
+    from coprocessor.zkvm import execute
+
+    from support import mainnet
+    from support.transactions_witness import query_input
+
+    path = mainnet.FIXTURES / "blocks" / f"{SENDER_BLOCK}.json"
+    if not path.is_file():
+        return "n/a", f"mainnet fixture absent ({path})"
+    block = mainnet.load(path)
+    raw = [raw_transaction(t) for t in block["transactions"]]
+
+    def user_cycles(sql: str) -> int:
+        return execute(guest, query_input(block, raw, sql)[1]).user_cycles
+
+    where = " FROM transactions WHERE block_number = {n}"
+    after = (
+        user_cycles('SELECT COUNT(DISTINCT "from")' + where)
+        - user_cycles("SELECT COUNT(*)" + where)
+    ) / len(raw)
+    return f"{after:,.0f}", (
+        f"{len(raw)} txs; bigint2 accelerator, before: {SOFTWARE_RECOVERY_CYCLES:,} "
+        f"(k256 in software, recorded) = {SOFTWARE_RECOVERY_CYCLES / after:.0f}x fewer"
+    )
+
+
 def bench_query(skip_prove: bool = False) -> None:
     """Query guest on a devchain: user cycles per data point by kind (executor; each figure is a
     difference of two queries that differ only in that data), and end-to-end times."""
@@ -305,6 +342,9 @@ def bench_query(skip_prove: bool = False) -> None:
             table.add_row(
                 "receipts of mainnet block 22162263 (trie rebuild)", *_mainnet_receipts(guest)
             )
+            table.add_row(
+                f"sender recovery, mainnet block {SENDER_BLOCK}", *_mainnet_senders(guest)
+            )
 
             # transactions (+ receipts) of one block, without and with sender recovery
             sql = "SELECT COUNT(*) FROM transactions WHERE block_number BETWEEN :a AND :b"
@@ -328,7 +368,7 @@ def bench_query(skip_prove: bool = False) -> None:
                 "one transaction's sender recovery (ecrecover)",
                 f"{recover:,.0f}",
                 f'COUNT(DISTINCT "from") minus COUNT(*) over {k2["transactions"]} txs '
-                "(software secp256k1, k256)",
+                "(secp256k1 on the bigint2 accelerator)",
             )
             console.print(table)
             console.print(f"[dim]devchain: blocks {h.first_block}..{b}; anchor {b}[/]")

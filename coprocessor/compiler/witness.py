@@ -168,14 +168,14 @@ def _lists(store, table: str, a: int, b: int) -> dict[int, list[bytes]]:
 
 
 # Guest cycles per witness item, measured with keccak on the accelerator (`make bench`, README);
-# sender: one software secp256k1 signer recovery, for a transaction's `from`.
+# sender: one secp256k1 signer recovery on the bigint2 accelerator, for a transaction's `from`.
 CYCLES = {
-    "header": 25_000,
-    "account": 78_000,
-    "storage": 67_000,
-    "receipt": 35_000,
-    "transaction": 30_000,
-    "sender": 11_100_000,
+    "header": 12_000,
+    "account": 72_000,
+    "storage": 61_000,
+    "receipt": 20_000,
+    "transaction": 25_000,
+    "sender": 221_000,
 }
 
 # The keccak estimate's figures.

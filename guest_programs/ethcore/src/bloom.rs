@@ -36,6 +36,13 @@ impl core::fmt::Debug for Bloom {
 pub struct BloomBits([(usize, u8); 3]);
 
 impl BloomBits {
+    /// True if all 3 bits are set in the raw 256 bytes of a bloom (the input *may* be
+    /// present; false proves absence).
+    #[inline]
+    pub fn in_raw(&self, bloom: &[u8; 256]) -> bool {
+        self.0.iter().all(|&(i, m)| bloom[i] & m == m)
+    }
+
     /// Positions for `input` (hashes it once).
     pub fn new(input: &[u8]) -> Self {
         let h = keccak256(input);
@@ -71,7 +78,7 @@ impl Bloom {
     /// True if all 3 bits are set (the input *may* be present).
     #[inline]
     pub fn contains_bits(&self, bits: &BloomBits) -> bool {
-        bits.0.iter().all(|&(i, m)| self.0[i] & m == m)
+        bits.in_raw(&self.0)
     }
     /// Bloom of one log (address and topics).
     pub fn from_log_parts(address: &Address, topics: &[[u8; 32]]) -> Self {

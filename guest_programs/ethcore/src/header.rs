@@ -18,7 +18,7 @@
 
 use crate::bloom::Bloom;
 use crate::keccak::keccak256;
-use crate::rlp::{self, ListReader};
+use crate::rlp;
 use crate::{Address, Error, Result, B256, U256};
 use alloc::vec::Vec;
 
@@ -108,28 +108,155 @@ pub struct Header {
     pub requests_hash: Option<B256>,
 }
 
-impl Header {
-    /// Decode a header from its RLP (strict; exactly one list, no trailing bytes).
-    pub fn decode(rlp_bytes: &[u8]) -> Result<Self> {
-        let list = rlp::list_exact(rlp_bytes)?;
-        let era = Era::from_field_count(list.count()?)?;
-        let mut r: ListReader<'_> = list;
-        let mut h = Header {
-            parent_hash: r.fixed()?,
-            ommers_hash: r.fixed()?,
-            beneficiary: r.fixed()?,
-            state_root: r.fixed()?,
-            transactions_root: r.fixed()?,
-            receipts_root: r.fixed()?,
-            logs_bloom: Bloom(r.fixed()?),
-            difficulty: r.u256()?,
-            number: r.u64()?,
-            gas_limit: r.u64()?,
-            gas_used: r.u64()?,
-            timestamp: r.u64()?,
-            extra_data: r.bytes()?.to_vec(),
-            mix_hash: r.fixed()?,
-            nonce: r.fixed()?,
+/// Most fields a header has (Prague).
+const MAX_FIELDS: usize = 21;
+
+/// A header read in place: every field checked exactly as [`Header::decode`] checks it
+/// (strict RLP, field count, fixed lengths, canonical integers), nothing copied. Fixed-size
+/// fields are references into the RLP; integers are their canonical big-endian payloads,
+/// read on demand (a scan decodes only the fields its plan reads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderRef<'a> {
+    /// The header's RLP (what its hash is the keccak of).
+    pub rlp: &'a [u8],
+    /// Layout, from the field count.
+    pub era: Era,
+    /// keccak of the parent header's RLP.
+    pub parent_hash: &'a B256,
+    /// keccak of the RLP list of ommer headers.
+    pub ommers_hash: &'a B256,
+    /// Fee recipient.
+    pub beneficiary: &'a Address,
+    /// State trie root.
+    pub state_root: &'a B256,
+    /// Transactions trie root.
+    pub transactions_root: &'a B256,
+    /// Receipts trie root.
+    pub receipts_root: &'a B256,
+    /// OR of all receipt blooms (the raw 256 bytes).
+    pub logs_bloom: &'a [u8; 256],
+    /// Difficulty (canonical big-endian, at most 32 bytes).
+    pub difficulty: &'a [u8],
+    /// Block number.
+    pub number: u64,
+    /// Gas limit (canonical big-endian, at most 8 bytes).
+    pub gas_limit: &'a [u8],
+    /// Gas used (canonical big-endian, at most 8 bytes).
+    pub gas_used: &'a [u8],
+    /// Timestamp (canonical big-endian, at most 8 bytes).
+    pub timestamp: &'a [u8],
+    /// Extra data.
+    pub extra_data: &'a [u8],
+    /// Mix hash (prevRandao).
+    pub mix_hash: &'a B256,
+    /// PoW nonce.
+    pub nonce: &'a [u8; 8],
+    /// Base fee (canonical big-endian, at most 32 bytes; London+).
+    pub base_fee_per_gas: Option<&'a [u8]>,
+    /// Withdrawals root (Shanghai+).
+    pub withdrawals_root: Option<&'a B256>,
+    /// Blob gas used (canonical big-endian, at most 8 bytes; Cancun+).
+    pub blob_gas_used: Option<&'a [u8]>,
+    /// Excess blob gas (canonical big-endian, at most 8 bytes; Cancun+).
+    pub excess_blob_gas: Option<&'a [u8]>,
+    /// Parent beacon block root (Cancun+).
+    pub parent_beacon_block_root: Option<&'a B256>,
+    /// Requests hash (Prague+).
+    pub requests_hash: Option<&'a B256>,
+}
+
+/// Field readers over the items of a header list (in order, each checked).
+struct Fields<'a, 'f> {
+    /// payload of each field
+    payloads: &'f [&'a [u8]],
+    /// bit i set: field i is a list
+    lists: u32,
+    next: usize,
+}
+
+impl<'a> Fields<'a, '_> {
+    #[inline(always)]
+    fn bytes(&mut self) -> Result<&'a [u8]> {
+        let i = self.next;
+        self.next += 1;
+        if self.lists & (1 << i) != 0 {
+            return Err(Error::RlpUnexpectedList);
+        }
+        Ok(self.payloads[i])
+    }
+    #[inline(always)]
+    fn fixed<const N: usize>(&mut self) -> Result<&'a [u8; N]> {
+        self.bytes()?
+            .try_into()
+            .map_err(|_| Error::RlpUnexpectedLength)
+    }
+    /// A canonical unsigned integer of at most `max_len` bytes (its payload).
+    #[inline(always)]
+    fn uint(&mut self, max_len: usize) -> Result<&'a [u8]> {
+        let p = self.bytes()?;
+        rlp::check_uint(p, max_len)?;
+        Ok(p)
+    }
+}
+
+/// A checked canonical integer payload of at most 8 bytes as u64.
+#[inline]
+pub fn be_u64(payload: &[u8]) -> u64 {
+    payload.iter().fold(0u64, |v, &b| (v << 8) | b as u64)
+}
+
+/// A checked canonical integer payload of at most 32 bytes as U256 (longer: zero, which
+/// cannot happen for the payloads of a [`HeaderRef`]).
+#[inline]
+pub fn be_u256(payload: &[u8]) -> U256 {
+    U256::try_from_be_slice(payload).unwrap_or_default()
+}
+
+impl<'a> HeaderRef<'a> {
+    /// Check a header's RLP (strict; exactly one list, no trailing bytes) and locate its
+    /// fields; the same checks, in the same order, as [`Header::decode`].
+    pub fn parse(rlp_bytes: &'a [u8]) -> Result<Self> {
+        let mut list = rlp::list_exact(rlp_bytes)?;
+        let mut payloads: [&[u8]; MAX_FIELDS] = [&[]; MAX_FIELDS];
+        let mut lists = 0u32;
+        let mut n = 0usize;
+        while !list.is_empty() {
+            let (_, item) = list.item()?;
+            if n < MAX_FIELDS {
+                payloads[n] = match item {
+                    rlp::Item::String(p) => p,
+                    rlp::Item::List(p) => {
+                        lists |= 1 << n;
+                        p
+                    }
+                };
+            }
+            n += 1;
+        }
+        let era = Era::from_field_count(n)?;
+        let mut f = Fields {
+            payloads: &payloads[..n],
+            lists,
+            next: 0,
+        };
+        let mut h = HeaderRef {
+            rlp: rlp_bytes,
+            era,
+            parent_hash: f.fixed()?,
+            ommers_hash: f.fixed()?,
+            beneficiary: f.fixed()?,
+            state_root: f.fixed()?,
+            transactions_root: f.fixed()?,
+            receipts_root: f.fixed()?,
+            logs_bloom: f.fixed()?,
+            difficulty: f.uint(32)?,
+            number: be_u64(f.uint(8)?),
+            gas_limit: f.uint(8)?,
+            gas_used: f.uint(8)?,
+            timestamp: f.uint(8)?,
+            extra_data: f.bytes()?,
+            mix_hash: f.fixed()?,
+            nonce: f.fixed()?,
             base_fee_per_gas: None,
             withdrawals_root: None,
             blob_gas_used: None,
@@ -138,21 +265,74 @@ impl Header {
             requests_hash: None,
         };
         if era >= Era::London {
-            h.base_fee_per_gas = Some(r.u256()?);
+            h.base_fee_per_gas = Some(f.uint(32)?);
         }
         if era >= Era::Shanghai {
-            h.withdrawals_root = Some(r.fixed()?);
+            h.withdrawals_root = Some(f.fixed()?);
         }
         if era >= Era::Cancun {
-            h.blob_gas_used = Some(r.u64()?);
-            h.excess_blob_gas = Some(r.u64()?);
-            h.parent_beacon_block_root = Some(r.fixed()?);
+            h.blob_gas_used = Some(f.uint(8)?);
+            h.excess_blob_gas = Some(f.uint(8)?);
+            h.parent_beacon_block_root = Some(f.fixed()?);
         }
         if era >= Era::Prague {
-            h.requests_hash = Some(r.fixed()?);
+            h.requests_hash = Some(f.fixed()?);
         }
-        r.finish()?;
         Ok(h)
+    }
+
+    /// The owned header.
+    pub fn to_header(&self) -> Header {
+        Header {
+            parent_hash: *self.parent_hash,
+            ommers_hash: *self.ommers_hash,
+            beneficiary: *self.beneficiary,
+            state_root: *self.state_root,
+            transactions_root: *self.transactions_root,
+            receipts_root: *self.receipts_root,
+            logs_bloom: Bloom(*self.logs_bloom),
+            difficulty: be_u256(self.difficulty),
+            number: self.number,
+            gas_limit: be_u64(self.gas_limit),
+            gas_used: be_u64(self.gas_used),
+            timestamp: be_u64(self.timestamp),
+            extra_data: self.extra_data.to_vec(),
+            mix_hash: *self.mix_hash,
+            nonce: *self.nonce,
+            base_fee_per_gas: self.base_fee_per_gas.map(be_u256),
+            withdrawals_root: self.withdrawals_root.copied(),
+            blob_gas_used: self.blob_gas_used.map(be_u64),
+            excess_blob_gas: self.excess_blob_gas.map(be_u64),
+            parent_beacon_block_root: self.parent_beacon_block_root.copied(),
+            requests_hash: self.requests_hash.copied(),
+        }
+    }
+}
+
+/// A header read in place together with its hash (keccak of its RLP, hashed once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SealedHeaderRef<'a> {
+    /// The fields.
+    pub header: HeaderRef<'a>,
+    /// keccak256 of its RLP.
+    pub hash: B256,
+}
+
+impl<'a> SealedHeaderRef<'a> {
+    /// Check and hash the given RLP (strict, as [`SealedHeader::decode`]).
+    pub fn decode(rlp_bytes: &'a [u8]) -> Result<Self> {
+        let header = HeaderRef::parse(rlp_bytes)?;
+        Ok(Self {
+            header,
+            hash: keccak256(rlp_bytes),
+        })
+    }
+}
+
+impl Header {
+    /// Decode a header from its RLP (strict; exactly one list, no trailing bytes).
+    pub fn decode(rlp_bytes: &[u8]) -> Result<Self> {
+        Ok(HeaderRef::parse(rlp_bytes)?.to_header())
     }
 
     /// The era implied by which optional fields are set; an error if they

@@ -24,23 +24,82 @@ pub struct Log {
     pub data: Vec<u8>,
 }
 
-impl Log {
-    fn read(mut r: ListReader<'_>) -> Result<Self> {
-        let address = r.fixed()?;
-        let mut t = r.list()?;
-        let mut topics = Vec::new();
-        while !t.is_empty() {
-            topics.push(t.fixed()?);
+/// Bytes of one topic in a topics list payload: `0xa0 ‖ topic` (a 32-byte string).
+const TOPIC_ITEM: usize = 33;
+
+/// A log read in place (nothing copied): the address and the topics point into the
+/// receipt's bytes, which the receipts root commits to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogRef<'a> {
+    /// Emitting contract.
+    pub address: &'a Address,
+    /// The topics list payload: [`TOPIC_ITEM`] bytes per topic, each checked a 32-byte string.
+    topics: &'a [u8],
+    /// Data.
+    pub data: &'a [u8],
+}
+
+impl<'a> LogRef<'a> {
+    /// Check one log `rlp([address, [topic, ...], data])` (as [`Log`] decoding checks it).
+    fn read(mut r: ListReader<'a>) -> Result<Self> {
+        let address = r.fixed_ref()?;
+        let topics = r.list()?;
+        // 32-byte strings are exactly `0xa0 ‖ 32 bytes`: a payload of such items passes;
+        // anything else is walked item by item for its exact error
+        let payload = topics.payload();
+        if payload.len() % TOPIC_ITEM != 0 || payload.chunks_exact(TOPIC_ITEM).any(|c| c[0] != 0xa0)
+        {
+            let mut t = topics;
+            while !t.is_empty() {
+                t.fixed_ref::<32>()?;
+            }
         }
-        let data = r.bytes()?.to_vec();
+        let data = r.bytes()?;
         r.finish()?;
-        Ok(Log {
+        Ok(LogRef {
             address,
-            topics,
+            topics: topics.payload(),
             data,
         })
     }
 
+    /// Number of topics.
+    #[inline]
+    pub fn topic_count(&self) -> usize {
+        self.topics.len() / TOPIC_ITEM
+    }
+
+    /// True when the log has more than `n` topics.
+    #[inline]
+    pub fn has_more_topics_than(&self, n: usize) -> bool {
+        self.topics.len() > n * TOPIC_ITEM
+    }
+
+    /// Topic `k`, if the log has it.
+    #[inline]
+    pub fn topic(&self, k: usize) -> Option<&'a B256> {
+        let at = k.checked_mul(TOPIC_ITEM)?;
+        self.topics.get(at + 1..at + TOPIC_ITEM)?.try_into().ok()
+    }
+
+    /// The topics, in order.
+    pub fn topics(&self) -> impl Iterator<Item = &'a B256> + 'a {
+        self.topics
+            .chunks_exact(TOPIC_ITEM)
+            .filter_map(|c| c[1..].try_into().ok())
+    }
+
+    /// The owned log.
+    pub fn to_log(&self) -> Log {
+        Log {
+            address: *self.address,
+            topics: self.topics().copied().collect(),
+            data: self.data.to_vec(),
+        }
+    }
+}
+
+impl Log {
     fn encode_into(&self, out: &mut Vec<u8>) {
         let mut tp = Vec::with_capacity(33 * self.topics.len());
         for t in &self.topics {
@@ -109,10 +168,60 @@ fn check_type(t: u8) -> Result<u8> {
     }
 }
 
+/// A consensus-encoded receipt read in place: every field checked as
+/// [`Receipt::decode_with_stored_bloom`] checks it, the logs located, nothing copied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptRef<'a> {
+    /// EIP-2718 type (0 = legacy).
+    pub tx_type: u8,
+    /// Status or post-state root.
+    pub outcome: Outcome,
+    /// Gas used in the block up to and including this tx.
+    pub cumulative_gas_used: u64,
+    /// The bloom the receipt stores (not recomputed).
+    pub logs_bloom: &'a [u8; 256],
+    /// Logs.
+    pub logs: Vec<LogRef<'a>>,
+}
+
+impl<'a> ReceiptRef<'a> {
+    /// Read a consensus-encoded receipt; its stored bloom is returned, *not* checked
+    /// against its logs (see [`Receipt::decode_with_stored_bloom`]).
+    pub fn decode(raw: &'a [u8]) -> Result<Self> {
+        let first = *raw.first().ok_or(Error::EmptyEnvelope)?;
+        let (tx_type, body) = if first >= 0xc0 {
+            (0, raw)
+        } else {
+            (first, &raw[1..])
+        };
+        if tx_type == 0 && first < 0xc0 {
+            return Err(Error::UnsupportedType(0));
+        }
+        let tx_type = check_type(tx_type)?;
+        let mut r = rlp::list_exact(body)?;
+        let outcome = Outcome::decode(r.bytes()?)?;
+        let cumulative_gas_used = r.u64()?;
+        let logs_bloom = r.fixed_ref()?;
+        let mut l = r.list()?;
+        let mut logs = Vec::new();
+        while !l.is_empty() {
+            logs.push(LogRef::read(l.list()?)?);
+        }
+        r.finish()?;
+        Ok(ReceiptRef {
+            tx_type,
+            outcome,
+            cumulative_gas_used,
+            logs_bloom,
+            logs,
+        })
+    }
+}
+
 fn read_logs(mut l: ListReader<'_>) -> Result<Vec<Log>> {
     let mut logs = Vec::new();
     while !l.is_empty() {
-        logs.push(Log::read(l.list()?)?);
+        logs.push(LogRef::read(l.list()?)?.to_log());
     }
     Ok(logs)
 }
@@ -170,29 +279,14 @@ impl Receipt {
     /// receiptsRoot from the raw bytes: the logs read are then exactly the
     /// block's, whatever the bloom says.
     pub fn decode_with_stored_bloom(raw: &[u8]) -> Result<(Self, Bloom)> {
-        let first = *raw.first().ok_or(Error::EmptyEnvelope)?;
-        let (tx_type, body) = if first >= 0xc0 {
-            (0, raw)
-        } else {
-            (first, &raw[1..])
-        };
-        if tx_type == 0 && first < 0xc0 {
-            return Err(Error::UnsupportedType(0));
-        }
-        let tx_type = check_type(tx_type)?;
-        let mut r = rlp::list_exact(body)?;
-        let outcome = Outcome::decode(r.bytes()?)?;
-        let cumulative_gas_used = r.u64()?;
-        let bloom = Bloom(r.fixed()?);
-        let logs = read_logs(r.list()?)?;
-        r.finish()?;
+        let r = ReceiptRef::decode(raw)?;
         let rec = Receipt {
-            tx_type,
-            outcome,
-            cumulative_gas_used,
-            logs,
+            tx_type: r.tx_type,
+            outcome: r.outcome,
+            cumulative_gas_used: r.cumulative_gas_used,
+            logs: r.logs.iter().map(LogRef::to_log).collect(),
         };
-        Ok((rec, bloom))
+        Ok((rec, Bloom(*r.logs_bloom)))
     }
 
     /// Decode one eth/69 network receipt `rlp([type, status, cumulative_gas_used, logs])`.

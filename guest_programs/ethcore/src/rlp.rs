@@ -1,11 +1,12 @@
 //! Strict RLP: zero-copy decoding that rejects every non-canonical form, and
 //! small encoding helpers.
 //!
-//! Item headers are parsed by `alloy_rlp::Header::decode`, which already
-//! rejects leading zeros in long lengths, long form for lengths < 56, single
-//! bytes < 0x80 wrapped as strings and payloads that overrun the input. On top
-//! of it this module adds zero-copy list walking ([`ListReader`]), strict
-//! integers (no leading zero bytes, bounded width) and fixed-size strings.
+//! Item headers are parsed by [`next_item`] with the rules of
+//! `alloy_rlp::Header::decode`: it rejects leading zeros in long lengths, long
+//! form for lengths < 56, single bytes < 0x80 wrapped as strings and payloads
+//! that overrun the input. On top of it this module adds zero-copy list
+//! walking ([`ListReader`]), strict integers (no leading zero bytes, bounded
+//! width) and fixed-size strings.
 //! Because decoding accepts only canonical input, `encode(decode(x)) == x`
 //! holds for every type of this crate, so hashing the input bytes equals
 //! hashing the re-encoding.
@@ -30,17 +31,49 @@ pub enum Item<'a> {
 
 /// Decode the next item from `buf`, advancing it past the item.
 /// Returns the item's full encoding and the item.
-#[inline]
+///
+/// The rules and errors of `alloy_rlp::Header::decode` (which the encoders use), inlined:
+/// a single byte below 0x80 is its own string; a one-byte string below 0x80 with a
+/// header is non-canonical; long lengths have no leading zero and are at least 56; the
+/// payload must fit in `buf`.
+#[inline(always)]
 pub fn next_item<'a>(buf: &mut &'a [u8]) -> Result<(&'a [u8], Item<'a>)> {
-    let start = *buf;
-    let h = Header::decode(buf)?;
-    // `Header::decode` checked that `payload_length` bytes remain.
-    let (payload, rest) = buf.split_at(h.payload_length);
+    let b: &'a [u8] = buf;
+    let first = *b.first().ok_or(Error::RlpInputTooShort)?;
+    let (list, start, len) = match first {
+        0x00..=0x7f => (false, 0, 1),
+        0x80..=0xb7 => {
+            let len = (first - 0x80) as usize;
+            if len == 1 && *b.get(1).ok_or(Error::RlpInputTooShort)? < 0x80 {
+                return Err(Error::RlpNonCanonicalSingleByte);
+            }
+            (false, 1, len)
+        }
+        0xc0..=0xf7 => (true, 1, (first - 0xc0) as usize),
+        _ => {
+            let list = first >= 0xf8;
+            let len_of_len = (first - if list { 0xf7 } else { 0xb7 }) as usize;
+            let digits = b.get(1..1 + len_of_len).ok_or(Error::RlpInputTooShort)?;
+            if digits[0] == 0 {
+                return Err(Error::RlpLeadingZero);
+            }
+            let len = digits.iter().fold(0u64, |v, &d| (v << 8) | d as u64);
+            let len = usize::try_from(len).map_err(|_| Error::RlpOverflow)?;
+            if len < 56 {
+                return Err(Error::RlpNonCanonicalSize);
+            }
+            (list, 1 + len_of_len, len)
+        }
+    };
+    if b.len() - start < len {
+        return Err(Error::RlpInputTooShort);
+    }
+    let (raw, rest) = b.split_at(start + len);
     *buf = rest;
-    let raw = &start[..start.len() - rest.len()];
+    let payload = &raw[start..];
     Ok((
         raw,
-        if h.list {
+        if list {
             Item::List(payload)
         } else {
             Item::String(payload)
@@ -148,7 +181,7 @@ impl<'a> ListReader<'a> {
         Ok(n)
     }
     /// Next element as (full encoding, item).
-    #[inline]
+    #[inline(always)]
     pub fn item(&mut self) -> Result<(&'a [u8], Item<'a>)> {
         if self.rest.is_empty() {
             return Err(Error::RlpListLength);
@@ -156,12 +189,12 @@ impl<'a> ListReader<'a> {
         next_item(&mut self.rest)
     }
     /// Next element's full encoding.
-    #[inline]
+    #[inline(always)]
     pub fn raw(&mut self) -> Result<&'a [u8]> {
         Ok(self.item()?.0)
     }
     /// Next element, which must be a string; returns its payload.
-    #[inline]
+    #[inline(always)]
     pub fn bytes(&mut self) -> Result<&'a [u8]> {
         match self.item()?.1 {
             Item::String(p) => Ok(p),
@@ -169,7 +202,7 @@ impl<'a> ListReader<'a> {
         }
     }
     /// Next element, which must be a list; returns a reader over it.
-    #[inline]
+    #[inline(always)]
     pub fn list(&mut self) -> Result<ListReader<'a>> {
         match self.item()?.1 {
             Item::List(p) => Ok(ListReader::new(p)),
@@ -179,9 +212,26 @@ impl<'a> ListReader<'a> {
     /// Next element as a string of exactly `N` bytes.
     #[inline]
     pub fn fixed<const N: usize>(&mut self) -> Result<[u8; N]> {
+        Ok(*self.fixed_ref()?)
+    }
+    /// Next element as a string of exactly `N` bytes, in place.
+    #[inline(always)]
+    pub fn fixed_ref<const N: usize>(&mut self) -> Result<&'a [u8; N]> {
+        // A string of 2..=55 bytes is `0x80 + N ‖ bytes`: taken without the general parse.
+        if (2..56).contains(&N) && self.rest.first() == Some(&(0x80 + N as u8)) {
+            if let Some(body) = self.rest.get(1..=N) {
+                self.rest = &self.rest[N + 1..];
+                return body.try_into().map_err(|_| Error::RlpUnexpectedLength);
+            }
+        }
         self.bytes()?
             .try_into()
             .map_err(|_| Error::RlpUnexpectedLength)
+    }
+    /// The encodings of the elements not read yet (the whole payload before any read).
+    #[inline]
+    pub fn payload(&self) -> &'a [u8] {
+        self.rest
     }
     /// Next element as an empty string (None) or a 20-byte address.
     #[inline]
@@ -307,4 +357,75 @@ pub fn index_key(index: usize) -> Vec<u8> {
     let mut k = Vec::with_capacity(9);
     encode_u64(&mut k, index as u64);
     k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The item parser this module used before [`next_item`]: `alloy_rlp::Header::decode`.
+    fn alloy_next_item<'a>(buf: &mut &'a [u8]) -> Result<(&'a [u8], Item<'a>)> {
+        let start = *buf;
+        let h = Header::decode(buf)?;
+        let (payload, rest) = buf.split_at(h.payload_length);
+        *buf = rest;
+        let raw = &start[..start.len() - rest.len()];
+        Ok((
+            raw,
+            if h.list {
+                Item::List(payload)
+            } else {
+                Item::String(payload)
+            },
+        ))
+    }
+
+    fn same_as_alloy(bytes: &[u8]) {
+        let (mut a, mut b) = (bytes, bytes);
+        let got = next_item(&mut a);
+        assert_eq!(got, alloy_next_item(&mut b), "{bytes:02x?}");
+        if got.is_ok() {
+            assert_eq!(a, b); // after an error the input is not read further
+        }
+    }
+
+    #[test]
+    fn every_header_form() {
+        let mut cases: Vec<Vec<u8>> = Vec::new();
+        for first in 0..=255u8 {
+            for tail in [
+                &[][..],
+                &[0x00],
+                &[0x7f],
+                &[0x80],
+                &[0x00, 0x38],
+                &[0x38; 70],
+            ] {
+                let mut v = alloc::vec![first];
+                v.extend_from_slice(tail);
+                cases.push(v);
+            }
+        }
+        for c in &cases {
+            same_as_alloy(c);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..80)) {
+            same_as_alloy(&bytes);
+        }
+
+        #[test]
+        fn long_headers(first in 0xb8u8..=0xbf, lens in proptest::collection::vec(any::<u8>(), 0..9), fill in 0usize..300) {
+            let mut v = alloc::vec![first];
+            v.extend_from_slice(&lens);
+            v.extend(core::iter::repeat_n(0x42, fill));
+            same_as_alloy(&v);
+            v[0] += 0x40; // the list forms
+            same_as_alloy(&v);
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! definition of what a plan computes: the compiler runs this very code
 //! natively for its expected rows.
 
+use alloc::borrow::Cow;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 use core::cmp::Ordering;
@@ -58,6 +59,30 @@ fn boolean(v: &Value) -> Result<Option<bool>> {
     }
 }
 
+/// An operand: a reference when it is a column, a constant, a group key or an aggregate
+/// (no copy of its bytes), else its value.
+fn operand<'a>(e: &'a Expr, c: &Ctx<'a>) -> Result<Cow<'a, Value>> {
+    Ok(match e {
+        Expr::Col(i) => Cow::Borrowed(
+            c.row
+                .and_then(|r| r.get(*i))
+                .ok_or(Error::Invalid("column reference out of range"))?,
+        ),
+        Expr::Const(v) => Cow::Borrowed(v),
+        Expr::Group(i) => Cow::Borrowed(
+            c.groups
+                .and_then(|g| g.get(*i))
+                .ok_or(Error::Invalid("group reference out of range"))?,
+        ),
+        Expr::Agg(i) => Cow::Borrowed(
+            c.aggs
+                .and_then(|g| g.get(*i))
+                .ok_or(Error::Invalid("aggregate reference out of range"))?,
+        ),
+        _ => Cow::Owned(eval(e, c)?),
+    })
+}
+
 /// Evaluate an expression.
 pub fn eval(e: &Expr, c: &Ctx<'_>) -> Result<Value> {
     Ok(match e {
@@ -80,21 +105,22 @@ pub fn eval(e: &Expr, c: &Ctx<'_>) -> Result<Value> {
             .and_then(|g| g.get(*i))
             .ok_or(Error::Invalid("aggregate reference out of range"))?
             .clone(),
-        Expr::Not(a) => match boolean(&eval(a, c)?)? {
+        Expr::Not(a) => match boolean(&*operand(a, c)?)? {
             None => Value::Null,
             Some(b) => Value::Bool(!b),
         },
-        Expr::In(a, consts) => match eval(a, c)? {
+        Expr::In(a, consts) => match &*operand(a, c)? {
             Value::Null => Value::Null,
-            v => Value::Bool(consts.contains(&v)),
+            v => Value::Bool(consts.contains(v)),
         },
         Expr::Bin(op, a, b) => {
-            let (a, b) = (eval(a, c)?, eval(b, c)?);
+            let (a, b) = (operand(a, c)?, operand(b, c)?);
+            let (a, b) = (&*a, &*b);
             match op {
                 BinOp::And | BinOp::Or => {
                     // three-valued: the dominant value (FALSE for AND, TRUE for OR) wins over NULL
                     let dominant = *op == BinOp::Or;
-                    let (x, y) = (boolean(&a)?, boolean(&b)?);
+                    let (x, y) = (boolean(a)?, boolean(b)?);
                     if x == Some(dominant) || y == Some(dominant) {
                         Value::Bool(dominant)
                     } else if x.is_none() || y.is_none() {
@@ -104,13 +130,12 @@ pub fn eval(e: &Expr, c: &Ctx<'_>) -> Result<Value> {
                     }
                 }
                 _ if a.is_null() || b.is_null() => Value::Null,
-                BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod => match (&a, &b) {
+                BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod => match (a, b) {
                     (Value::Uint(x), Value::Uint(y)) => Value::Uint(arith(*op, x, y)?),
                     _ => return Err(Error::Eval("arithmetic on a non-uint")),
                 },
                 _ => {
-                    let o =
-                        cmp_values(&a, &b).ok_or(Error::Eval("comparison of different types"))?;
+                    let o = cmp_values(a, b).ok_or(Error::Eval("comparison of different types"))?;
                     Value::Bool(match op {
                         BinOp::Eq => o == Ordering::Equal,
                         BinOp::Ne => o != Ordering::Equal,
@@ -139,24 +164,28 @@ pub fn keeps(filter: &Option<Expr>, row: &[Value]) -> Result<bool> {
     };
     let c = Ctx::row(row);
     let mut failure = None;
-    let mut stack = alloc::vec![f];
-    while let Some(e) = stack.pop() {
-        if let Expr::Bin(BinOp::And, a, b) = e {
-            stack.push(b);
-            stack.push(a);
-            continue;
-        }
-        match eval(e, &c) {
-            Ok(Value::Bool(true)) => {}
-            Ok(_) => return Ok(false),
-            Err(err) => {
-                failure.get_or_insert(err);
-            }
-        }
+    if !conjuncts_keep(f, &c, &mut failure) {
+        return Ok(false);
     }
     match failure {
         Some(err) => Err(err),
         None => Ok(true),
+    }
+}
+
+/// The conjuncts of `e`, left to right: false as soon as one is FALSE or NULL; a failure
+/// is noted (the first one) and the walk goes on.
+fn conjuncts_keep(e: &Expr, c: &Ctx<'_>, failure: &mut Option<Error>) -> bool {
+    if let Expr::Bin(BinOp::And, a, b) = e {
+        return conjuncts_keep(a, c, failure) && conjuncts_keep(b, c, failure);
+    }
+    match eval(e, c) {
+        Ok(Value::Bool(true)) => true,
+        Ok(_) => false,
+        Err(err) => {
+            failure.get_or_insert(err);
+            true
+        }
     }
 }
 
@@ -238,19 +267,22 @@ pub fn evaluate(p: &Plan, kept: Vec<Vec<Value>>) -> Result<Vec<Vec<Value>>> {
     let mut out: Vec<Vec<Value>> = Vec::new();
     let sort = p.aggregated() || !p.order_by.is_empty();
     if p.aggregated() {
-        let mut groups: BTreeMap<Vec<Value>, Vec<&Vec<Value>>> = BTreeMap::new();
-        for r in &kept {
-            let c = Ctx::row(r);
-            let key = p
-                .group_by
-                .iter()
-                .map(|g| eval(g, &c))
-                .collect::<Result<Vec<_>>>()?;
-            groups.entry(key).or_default().push(r);
-        }
-        if p.group_by.is_empty() && groups.is_empty() {
-            groups.insert(Vec::new(), Vec::new());
-        }
+        let groups: Vec<(Vec<Value>, Vec<&Vec<Value>>)> = if p.group_by.is_empty() {
+            // one group of every row (also of none)
+            alloc::vec![(Vec::new(), kept.iter().collect())]
+        } else {
+            let mut groups: BTreeMap<Vec<Value>, Vec<&Vec<Value>>> = BTreeMap::new();
+            for r in &kept {
+                let c = Ctx::row(r);
+                let key = p
+                    .group_by
+                    .iter()
+                    .map(|g| eval(g, &c))
+                    .collect::<Result<Vec<_>>>()?;
+                groups.entry(key).or_default().push(r);
+            }
+            groups.into_iter().collect()
+        };
         for (key, members) in &groups {
             let aggs = p
                 .aggregates

@@ -2,11 +2,11 @@
 //! proofs; every row is built from data checked against the anchor.
 
 use alloc::vec::Vec;
-use ethcore::bloom::address_topic_absent;
-use ethcore::chain::verify_chain_rlp;
-use ethcore::header::SealedHeader;
+use ethcore::bloom::BloomBits;
+use ethcore::chain::verify_chain_raw;
+use ethcore::header::{be_u256, be_u64, SealedHeaderRef};
 use ethcore::mpt::verify_account_proof;
-use ethcore::receipt::{Outcome, Receipt};
+use ethcore::receipt::{LogRef, Outcome, ReceiptRef};
 use ethcore::rlp::{self, ListReader};
 use ethcore::transaction::{
     recover_sender, recover_sender_frontier, transactions_root, Transaction,
@@ -38,11 +38,54 @@ pub struct Scanned {
 struct Rows<'p> {
     plan: &'p Plan,
     kept: Vec<Vec<Value>>,
+    reads: Reads,
+}
+
+/// The source columns the plan reads (WHERE, group keys, aggregates, select). A row holds
+/// the columns up to the last one read, and every column not read as NULL: nothing reads
+/// them (a column reference of a checked plan is one of these), so they are never decoded
+/// or copied. Every check on the data is made whatever the plan reads.
+struct Reads {
+    read: Vec<bool>,
+    /// 1 + the last column read (0: none)
+    len: usize,
+}
+
+impl Reads {
+    fn of(plan: &Plan) -> Self {
+        let read: Vec<bool> = (0..plan.source.width())
+            .map(|i| plan.filter_uses_col(i) || plan.output_uses_col(i))
+            .collect();
+        let len = read.iter().rposition(|&r| r).map_or(0, |i| i + 1);
+        Reads { read, len }
+    }
+    /// A row of NULLs.
+    fn row(&self) -> Vec<Value> {
+        if self.len == 0 {
+            return Vec::new();
+        }
+        // not vec![Value::Null; n]: cloning a 40-byte enum costs ~40 cycles a column
+        core::iter::repeat_with(|| Value::Null)
+            .take(self.len)
+            .collect()
+    }
+    /// The columns read, in order.
+    fn columns(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.len).filter(|&i| self.read[i])
+    }
+    /// Set column `i` of `row` when the plan reads it.
+    #[inline]
+    fn set(&self, row: &mut [Value], i: usize, value: impl FnOnce() -> Value) {
+        if self.read[i] {
+            row[i] = value();
+        }
+    }
 }
 
 impl Rows<'_> {
+    #[inline]
     fn push(&mut self, row: Vec<Value>) -> Result<()> {
-        if keeps(&self.plan.filter, &row)? {
+        if self.plan.filter.is_none() || keeps(&self.plan.filter, &row)? {
             self.kept.push(row);
         }
         Ok(())
@@ -80,7 +123,7 @@ pub fn scan(plan: &Plan, witness: &[u8], chain_id: u64) -> Result<Scanned> {
     if headers_rlp.len() as u64 > crate::check::MAX_BLOCKS {
         return Err(Error::Invalid("more headers than a witness may hold"));
     }
-    let headers = verify_chain_rlp(&headers_rlp, &anchor_hash)?;
+    let headers = verify_chain_raw(&headers_rlp, &anchor_hash)?;
     if headers[0].header.number != plan.first_block {
         return Err(Error::Invalid(
             "oldest header is not the plan's first block",
@@ -92,11 +135,12 @@ pub fn scan(plan: &Plan, witness: &[u8], chain_id: u64) -> Result<Scanned> {
     if plan.last_block > anchor_number {
         return Err(Error::Invalid("plan's last block is after the anchor"));
     }
-    let header = |n: u64| -> &SealedHeader { &headers[(n - plan.first_block) as usize] };
+    let header = |n: u64| -> &SealedHeaderRef<'_> { &headers[(n - plan.first_block) as usize] };
 
     let mut rows = Rows {
         plan,
         kept: Vec::new(),
+        reads: Reads::of(plan),
     };
     let scans_blocks = matches!(
         plan.source,
@@ -117,7 +161,8 @@ pub fn scan(plan: &Plan, witness: &[u8], chain_id: u64) -> Result<Scanned> {
     match &plan.source {
         Source::Blocks => {
             for n in plan.first_block..=plan.last_block {
-                rows.push(block_row(header(n)))?;
+                let row = block_row(header(n), &rows.reads);
+                rows.push(row)?;
             }
         }
         Source::Transactions | Source::Receipts | Source::Logs | Source::Event { .. } => {
@@ -134,39 +179,53 @@ pub fn scan(plan: &Plan, witness: &[u8], chain_id: u64) -> Result<Scanned> {
     })
 }
 
-fn block_row(s: &SealedHeader) -> Vec<Value> {
-    let h = &s.header;
-    alloc::vec![
-        Value::u64(h.number),
-        Value::bytes(&s.hash),
-        Value::bytes(&h.parent_hash),
-        Value::bytes(&h.beneficiary),
-        Value::bytes(&h.state_root),
-        Value::bytes(&h.transactions_root),
-        Value::bytes(&h.receipts_root),
-        Value::Uint(h.difficulty),
-        Value::u64(h.gas_limit),
-        Value::u64(h.gas_used),
-        Value::u64(h.timestamp),
-        Value::bytes(&h.extra_data),
-        Value::bytes(&h.mix_hash),
-        h.base_fee_per_gas.map_or(Value::Null, Value::Uint),
-        Value::opt_bytes(h.withdrawals_root.as_ref().map(|x| &x[..])),
-        Value::opt_u64(h.blob_gas_used),
-        Value::opt_u64(h.excess_blob_gas),
-        Value::opt_bytes(h.parent_beacon_block_root.as_ref().map(|x| &x[..])),
-    ]
+fn block_row(s: &SealedHeaderRef<'_>, reads: &Reads) -> Vec<Value> {
+    let mut row = reads.row();
+    for i in reads.columns() {
+        row[i] = block_column(s, i);
+    }
+    row
 }
 
-fn scan_blocks<'h>(
+/// Column `i` of the blocks source.
+fn block_column(s: &SealedHeaderRef<'_>, i: usize) -> Value {
+    let h = &s.header;
+    match i {
+        0 => Value::u64(h.number),
+        1 => Value::bytes(&s.hash),
+        2 => Value::bytes(h.parent_hash),
+        3 => Value::bytes(h.beneficiary),
+        4 => Value::bytes(h.state_root),
+        5 => Value::bytes(h.transactions_root),
+        6 => Value::bytes(h.receipts_root),
+        7 => Value::Uint(be_u256(h.difficulty)),
+        8 => Value::u64(be_u64(h.gas_limit)),
+        9 => Value::u64(be_u64(h.gas_used)),
+        10 => Value::u64(be_u64(h.timestamp)),
+        11 => Value::bytes(h.extra_data),
+        12 => Value::bytes(h.mix_hash),
+        13 => h
+            .base_fee_per_gas
+            .map_or(Value::Null, |v| Value::Uint(be_u256(v))),
+        14 => Value::opt_bytes(h.withdrawals_root.map(|x| &x[..])),
+        15 => Value::opt_u64(h.blob_gas_used.map(be_u64)),
+        16 => Value::opt_u64(h.excess_blob_gas.map(be_u64)),
+        17 => Value::opt_bytes(h.parent_beacon_block_root.map(|x| &x[..])),
+        _ => Value::Null,
+    }
+}
+
+fn scan_blocks<'h, 'w: 'h>(
     plan: &Plan,
     mut blocks: ListReader<'_>,
-    header: &dyn Fn(u64) -> &'h SealedHeader,
+    header: &dyn Fn(u64) -> &'h SealedHeaderRef<'w>,
     chain_id: u64,
     rows: &mut Rows<'_>,
 ) -> Result<()> {
     let logs_source = matches!(plan.source, Source::Logs | Source::Event { .. });
     let tx_source = matches!(plan.source, Source::Transactions);
+    // bloom positions of the keys, hashed once (on the first skipped block)
+    let mut key_bits: Option<Vec<(BloomBits, BloomBits)>> = None;
     for n in plan.first_block..=plan.last_block {
         let mut item = blocks
             .list()
@@ -191,12 +250,18 @@ fn scan_blocks<'h>(
                 if !receipts_raw.is_empty() {
                     return Err(Error::Invalid("receipts supplied for a skipped block"));
                 }
-                let bloom = &h.header.logs_bloom;
-                let proven = !plan.bloom_keys.is_empty()
-                    && plan
-                        .bloom_keys
+                let bloom = h.header.logs_bloom;
+                let bits = key_bits.get_or_insert_with(|| {
+                    plan.bloom_keys
                         .iter()
-                        .all(|(a, t)| address_topic_absent(bloom, a, t));
+                        .map(|(a, t)| (BloomBits::new(a), BloomBits::new(t)))
+                        .collect()
+                });
+                // absent: the address's or the topic's 3 bits are not all set
+                let proven = !bits.is_empty()
+                    && bits
+                        .iter()
+                        .all(|(a, t)| !a.in_raw(bloom) || !t.in_raw(bloom));
                 if !proven {
                     return Err(Error::Invalid(
                         "bloom does not prove absence in a skipped block",
@@ -213,17 +278,17 @@ fn scan_blocks<'h>(
         // comes from scanning every log of the block, and the header blooms
         // used for skipping are consensus-checked with the chain (as in
         // Ethereum itself). Recomputing them cost ~70% of the keccak work.
-        let receipts = receipts_raw
-            .iter()
-            .map(|b| Receipt::decode_with_stored_bloom(b).map(|(r, _)| r))
-            .collect::<ethcore::Result<Vec<_>>>()?;
-        if ordered_trie_root(&receipts_raw)? != h.header.receipts_root {
+        let mut receipts = Vec::with_capacity(receipts_raw.len());
+        for raw in &receipts_raw {
+            receipts.push(ReceiptRef::decode(raw)?);
+        }
+        if ordered_trie_root(&receipts_raw)? != *h.header.receipts_root {
             return Err(Error::Eth(EthError::Mismatch(
                 ethcore::error::Commitment::ReceiptsRoot,
             )));
         }
         if tx_source {
-            if transactions_root(&txs_raw)? != h.header.transactions_root {
+            if transactions_root(&txs_raw)? != *h.header.transactions_root {
                 return Err(Error::Eth(EthError::Mismatch(
                     ethcore::error::Commitment::TransactionsRoot,
                 )));
@@ -231,6 +296,11 @@ fn scan_blocks<'h>(
             let frontier = chain_id == 1 && n < MAINNET_HOMESTEAD;
             transaction_rows(plan, n, &txs_raw, &receipts, frontier, rows)?;
         } else {
+            if matches!(plan.source, Source::Logs) && plan.filter.is_none() {
+                // every log is a row: room for them all at once
+                rows.kept
+                    .reserve(receipts.iter().map(|r| r.logs.len()).sum());
+            }
             receipt_rows(plan, n, &receipts, rows)?;
         }
     }
@@ -248,7 +318,7 @@ fn transaction_rows(
     plan: &Plan,
     n: u64,
     txs_raw: &[&[u8]],
-    receipts: &[Receipt],
+    receipts: &[ReceiptRef<'_>],
     frontier: bool,
     rows: &mut Rows<'_>,
 ) -> Result<()> {
@@ -265,6 +335,11 @@ fn transaction_rows(
         };
         Ok(Value::bytes(&a))
     };
+    let opt_u128 = |v: Option<u128>| match v {
+        Some(x) => Value::Uint(U256::from(x)),
+        None => Value::Null,
+    };
+    let reads = &rows.reads;
     let mut prev_cum = 0u64;
     for (i, (raw, r)) in txs_raw.iter().zip(receipts).enumerate() {
         let tx = Transaction::decode(raw)?;
@@ -276,32 +351,24 @@ fn transaction_rows(
             .checked_sub(prev_cum)
             .ok_or(Error::Invalid("cumulative gas decreases"))?;
         prev_cum = r.cumulative_gas_used;
-        let status = match r.outcome {
-            Outcome::Status(s) => Value::u64(s as u64),
-            Outcome::PostState(_) => Value::Null,
-        };
-        let opt_u128 = |v: Option<u128>| match v {
-            Some(x) => Value::Uint(U256::from(x)),
-            None => Value::Null,
-        };
-        let mut row = alloc::vec![
-            Value::u64(n),
-            Value::u64(i as u64),
-            Value::bytes(&tx.hash),
-            Value::u64(tx.tx_type as u64),
-            Value::Null, // from: below, only when read
-            Value::opt_bytes(tx.to.as_ref().map(|x| &x[..])),
-            Value::Uint(tx.value),
-            Value::u64(tx.nonce),
-            Value::u64(tx.gas_limit),
-            opt_u128(tx.gas_price),
-            opt_u128(tx.max_fee_per_gas),
-            opt_u128(tx.max_priority_fee_per_gas),
-            Value::bytes(&tx.input),
-            status,
-            Value::u64(gas_used),
-            Value::u64(r.cumulative_gas_used),
-        ];
+        let mut row = reads.row();
+        let w = &mut row;
+        reads.set(w, 0, || Value::u64(n));
+        reads.set(w, 1, || Value::u64(i as u64));
+        reads.set(w, 2, || Value::bytes(&tx.hash));
+        reads.set(w, 3, || Value::u64(tx.tx_type as u64));
+        // 4 = from: below, only when read
+        reads.set(w, 5, || Value::opt_bytes(tx.to.as_ref().map(|x| &x[..])));
+        reads.set(w, 6, || Value::Uint(tx.value));
+        reads.set(w, 7, || Value::u64(tx.nonce));
+        reads.set(w, 8, || Value::u64(tx.gas_limit));
+        reads.set(w, 9, || opt_u128(tx.gas_price));
+        reads.set(w, 10, || opt_u128(tx.max_fee_per_gas));
+        reads.set(w, 11, || opt_u128(tx.max_priority_fee_per_gas));
+        reads.set(w, 12, || Value::bytes(&tx.input));
+        reads.set(w, 13, || status(&r.outcome));
+        reads.set(w, 14, || Value::u64(gas_used));
+        reads.set(w, 15, || Value::u64(r.cumulative_gas_used));
         if from_in_filter {
             row[TX_FROM] = sender(raw)?;
         }
@@ -315,7 +382,20 @@ fn transaction_rows(
     Ok(())
 }
 
-fn receipt_rows(plan: &Plan, n: u64, receipts: &[Receipt], rows: &mut Rows<'_>) -> Result<()> {
+/// Column `status`: EIP-658 status, NULL before Byzantium.
+fn status(outcome: &Outcome) -> Value {
+    match outcome {
+        Outcome::Status(s) => Value::u64(*s as u64),
+        Outcome::PostState(_) => Value::Null,
+    }
+}
+
+fn receipt_rows(
+    plan: &Plan,
+    n: u64,
+    receipts: &[ReceiptRef<'_>],
+    rows: &mut Rows<'_>,
+) -> Result<()> {
     let mut prev_cum = 0u64;
     let mut log_index = 0u64;
     for (i, r) in receipts.iter().enumerate() {
@@ -326,49 +406,48 @@ fn receipt_rows(plan: &Plan, n: u64, receipts: &[Receipt], rows: &mut Rows<'_>) 
                     .cumulative_gas_used
                     .checked_sub(prev_cum)
                     .ok_or(Error::Invalid("cumulative gas decreases"))?;
-                let status = match r.outcome {
-                    Outcome::Status(s) => Value::u64(s as u64),
-                    Outcome::PostState(_) => Value::Null,
-                };
-                rows.push(alloc::vec![
-                    Value::u64(n),
-                    Value::u64(i),
-                    Value::u64(r.tx_type as u64),
-                    status,
-                    Value::u64(gas_used),
-                    Value::u64(r.cumulative_gas_used),
-                    Value::u64(r.logs.len() as u64),
-                ])?;
+                let reads = &rows.reads;
+                let mut row = reads.row();
+                let w = &mut row;
+                reads.set(w, 0, || Value::u64(n));
+                reads.set(w, 1, || Value::u64(i));
+                reads.set(w, 2, || Value::u64(r.tx_type as u64));
+                reads.set(w, 3, || status(&r.outcome));
+                reads.set(w, 4, || Value::u64(gas_used));
+                reads.set(w, 5, || Value::u64(r.cumulative_gas_used));
+                reads.set(w, 6, || Value::u64(r.logs.len() as u64));
+                rows.push(row)?;
             }
             Source::Logs => {
                 for l in &r.logs {
-                    if l.topics.len() > 4 {
+                    if l.has_more_topics_than(4) {
                         return Err(Error::Invalid("log with more than 4 topics"));
                     }
-                    let t = |k: usize| Value::opt_bytes(l.topics.get(k).map(|x| &x[..]));
-                    rows.push(alloc::vec![
-                        Value::u64(n),
-                        Value::u64(i),
-                        Value::u64(log_index),
-                        Value::bytes(&l.address),
-                        t(0),
-                        t(1),
-                        t(2),
-                        t(3),
-                        Value::bytes(&l.data),
-                    ])?;
+                    let mut row = rows.reads.row();
+                    for c in rows.reads.columns() {
+                        row[c] = match c {
+                            0 => Value::u64(n),
+                            1 => Value::u64(i),
+                            2 => Value::u64(log_index),
+                            3 => Value::bytes(l.address),
+                            4..=7 => Value::opt_bytes(l.topic(c - 4).map(|x| &x[..])),
+                            8 => Value::bytes(l.data),
+                            _ => Value::Null,
+                        };
+                    }
+                    rows.push(row)?;
                     log_index += 1;
                 }
             }
             Source::Event { topic0, params } => {
                 for l in &r.logs {
-                    if l.topics.first() == Some(topic0) {
-                        if let Some(vals) = decode_event(params, &l.topics[1..], &l.data) {
+                    if l.topic(0) == Some(topic0) {
+                        if let Some(vals) = decode_event(params, l) {
                             let mut row = alloc::vec![
                                 Value::u64(n),
                                 Value::u64(i),
                                 Value::u64(log_index),
-                                Value::bytes(&l.address),
+                                Value::bytes(l.address),
                             ];
                             row.extend(vals);
                             rows.push(row)?;
@@ -384,15 +463,13 @@ fn receipt_rows(plan: &Plan, n: u64, receipts: &[Receipt], rows: &mut Rows<'_>) 
     Ok(())
 }
 
-/// A log's event parameters; None when the log does not have the event's shape.
-pub fn decode_event(
-    params: &[crate::plan::EventParam],
-    topics: &[[u8; 32]],
-    data: &[u8],
-) -> Option<Vec<Value>> {
+/// A log's event parameters (its topic 0 is the event's); None when the log
+/// does not have the event's shape.
+pub fn decode_event(params: &[crate::plan::EventParam], log: &LogRef<'_>) -> Option<Vec<Value>> {
     let n_idx = params.iter().filter(|p| p.indexed).count();
     let n_data = params.len() - n_idx;
-    if topics.len() != n_idx || data.len() != 32 * n_data {
+    let data = log.data;
+    if log.topic_count() != n_idx + 1 || data.len() != 32 * n_data {
         return None;
     }
     let (mut ti, mut di) = (0, 0);
@@ -400,7 +477,7 @@ pub fn decode_event(
     for p in params {
         let word: &[u8] = if p.indexed {
             ti += 1;
-            &topics[ti - 1]
+            log.topic(ti)?
         } else {
             di += 1;
             &data[32 * (di - 1)..32 * di]
@@ -498,7 +575,9 @@ pub fn state_points(plan: &Plan) -> Result<Vec<StatePoint>> {
 }
 
 fn key_row(width: usize, n: u64, addr: &[u8; 20], slot: Option<&[u8; 32]>) -> Vec<Value> {
-    let mut row = alloc::vec![Value::Null; width];
+    let mut row: Vec<Value> = core::iter::repeat_with(|| Value::Null)
+        .take(width)
+        .collect();
     row[0] = Value::u64(n);
     row[1] = Value::bytes(addr);
     if let Some(s) = slot {
@@ -507,10 +586,10 @@ fn key_row(width: usize, n: u64, addr: &[u8; 20], slot: Option<&[u8; 32]>) -> Ve
     row
 }
 
-fn scan_state<'h>(
+fn scan_state<'h, 'w: 'h>(
     plan: &Plan,
     mut state: ListReader<'_>,
-    header: &dyn Fn(u64) -> &'h SealedHeader,
+    header: &dyn Fn(u64) -> &'h SealedHeaderRef<'w>,
     rows: &mut Rows<'_>,
 ) -> Result<()> {
     let storage = matches!(plan.source, Source::Storage { .. });
@@ -528,7 +607,7 @@ fn scan_state<'h>(
         let nodes = strings(item.list()?)?;
         let mut slot_items = item.list()?;
         item.finish()?;
-        let account = verify_account_proof(&header(n).header.state_root, addr, &nodes)?;
+        let account = verify_account_proof(header(n).header.state_root, addr, &nodes)?;
         if !storage {
             if !slot_items.is_empty() {
                 return Err(Error::Invalid("storage proofs in an accounts witness"));
