@@ -16,6 +16,7 @@ strings with `r0_free_string`).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -75,11 +76,13 @@ int32_t r0_program_from_elf(const uint8_t *elf, size_t elf_len,
                             uint8_t **out_blob, size_t *out_len, char **err);
 int32_t r0_image_id(const uint8_t *blob, size_t blob_len, uint8_t *out_id, char **err);
 int32_t r0_execute(const uint8_t *blob, size_t blob_len, const uint8_t *input, size_t input_len,
+                   const uint8_t *assumptions, size_t assumptions_len,
                    uint32_t segment_po2, uint64_t max_cycles,
                    uint8_t **out_journal, size_t *out_journal_len,
                    uint64_t *out_total_cycles, uint64_t *out_user_cycles, uint64_t *out_segments,
                    char **err);
 int32_t r0_prove(const uint8_t *blob, size_t blob_len, const uint8_t *input, size_t input_len,
+                 const uint8_t *assumptions, size_t assumptions_len,
                  uint32_t segment_po2, uint64_t max_cycles, uint32_t keccak_po2, uint32_t kind,
                  uint32_t dev, uint8_t **out_receipt, size_t *out_receipt_len,
                  uint64_t *out_total_cycles, uint64_t *out_user_cycles, uint64_t *out_segments,
@@ -95,6 +98,29 @@ int32_t r0_query(const uint8_t *command, size_t command_len,
                  uint8_t **out, size_t *out_len, char **err);
 int32_t r0_ingest_blocks(const uint8_t *body, size_t body_len, const uint8_t *spec,
                          size_t spec_len, uint8_t **out, size_t *out_len, char **err);
+int32_t r0_execute_split(const uint8_t *blob, size_t blob_len, const uint8_t *input,
+                         size_t input_len, const uint8_t *assumptions, size_t assumptions_len,
+                         uint32_t segment_po2, uint64_t max_cycles, uint32_t keccak_po2,
+                         uint8_t **out_journal, size_t *out_journal_len,
+                         uint8_t **out_segments, size_t *out_segments_len,
+                         uint8_t **out_keccak_requests, size_t *out_keccak_requests_len,
+                         uint8_t **out_assumptions, size_t *out_assumptions_len,
+                         uint64_t *out_total_cycles, uint64_t *out_user_cycles,
+                         uint64_t *out_segment_count, char **err);
+int32_t r0_prove_segment(const uint8_t *segment, size_t segment_len,
+                         uint8_t **out_receipt, size_t *out_receipt_len, char **err);
+int32_t r0_join(const uint8_t *left, size_t left_len, const uint8_t *right, size_t right_len,
+                uint8_t **out_receipt, size_t *out_receipt_len, char **err);
+int32_t r0_prove_keccak(const uint8_t *request, size_t request_len,
+                        uint8_t **out_receipt, size_t *out_receipt_len, char **err);
+int32_t r0_union(const uint8_t *left, size_t left_len, const uint8_t *right, size_t right_len,
+                 uint8_t **out_receipt, size_t *out_receipt_len, char **err);
+int32_t r0_resolve(const uint8_t *conditional, size_t conditional_len,
+                   const uint8_t *assumption, size_t assumption_len,
+                   uint8_t **out_receipt, size_t *out_receipt_len, char **err);
+int32_t r0_finalize(const uint8_t *root, size_t root_len, const uint8_t *journal,
+                    size_t journal_len, uint8_t **out_receipt, size_t *out_receipt_len,
+                    char **err);
 void r0_free_bytes(uint8_t *ptr, size_t len);
 void r0_free_string(char *ptr);
 """
@@ -188,16 +214,49 @@ def _counters():
     return _ffi.new("uint64_t *"), _ffi.new("uint64_t *"), _ffi.new("uint64_t *")
 
 
-def execute(blob: bytes, input: bytes, *, segment_po2: int, max_cycles: int) -> NativeRun:
+def join_frames(items: Sequence[bytes]) -> bytes:
+    """A list of byte strings as one buffer, the way the native library frames lists: each
+    item as its length (u32, little-endian) then its bytes (`buffers.rs`, "Lists")."""
+    return b"".join(len(item).to_bytes(4, "little") + item for item in items)
+
+
+def split_frames(data: bytes) -> list[bytes]:
+    """The items of a framed list (the inverse of `join_frames`)."""
+    items, at = [], 0
+    while at < len(data):
+        size = int.from_bytes(data[at : at + 4], "little")
+        if at + 4 + size > len(data):
+            raise InternalError(f"truncated framed list from the native library at byte {at}")
+        items.append(data[at + 4 : at + 4 + size])
+        at += 4 + size
+    return items
+
+
+def _framed_receipts(receipts: Sequence[bytes], what: str) -> bytes:
+    return join_frames([as_bytes(receipt, what) for receipt in receipts])
+
+
+def execute(
+    blob: bytes,
+    input: bytes,
+    *,
+    segment_po2: int,
+    max_cycles: int,
+    assumptions: Sequence[bytes] = (),
+) -> NativeRun:
     """Runs a program in the executor (`r0_execute`); the journal is the output. 0 keeps
-    RISC Zero's segment size and sets no cycle limit."""
+    RISC Zero's segment size and sets no cycle limit. `assumptions` are encoded receipts the
+    guest may verify (`env::verify`)."""
     blob, data, call = as_bytes(blob, "program binary"), as_bytes(input, "input"), _Call()
+    framed = _framed_receipts(assumptions, "assumption receipt")
     total, user, segments = _counters()
     status = _library().r0_execute(
         blob,
         len(blob),
         data,
         len(data),
+        framed,
+        len(framed),
         segment_po2,
         max_cycles,
         call.out,
@@ -220,18 +279,23 @@ def prove(
     keccak_po2: int,
     kind: ReceiptKind,
     dev: bool,
+    assumptions: Sequence[bytes] = (),
 ) -> NativeRun:
     """Proves a program's execution (`r0_prove`); the encoded receipt is the output. 0 keeps
-    RISC Zero's segment size and keccak batch size and sets no cycle limit."""
+    RISC Zero's segment size and keccak batch size and sets no cycle limit. `assumptions` are
+    encoded receipts the guest may verify (`env::verify`)."""
     blob, data, call = as_bytes(blob, "program binary"), as_bytes(input, "input"), _Call()
     if kind not in RECEIPT_KIND_CODES:
         raise InvalidArgument(f"unknown receipt kind {kind!r}")
+    framed = _framed_receipts(assumptions, "assumption receipt")
     total, user, segments = _counters()
     status = _library().r0_prove(
         blob,
         len(blob),
         data,
         len(data),
+        framed,
+        len(framed),
         segment_po2,
         max_cycles,
         keccak_po2,
@@ -246,6 +310,116 @@ def prove(
     )
     call.check(status)
     return NativeRun(call.output(), total[0], user[0], segments[0])
+
+
+class NativeSplit(NamedTuple):
+    """What `execute_split` returns (`r0_execute_split`): the pieces split proving needs."""
+
+    journal: bytes
+    segments: list[bytes]
+    """Encoded segments, in order."""
+    keccak_requests: list[bytes]
+    """Encoded keccak requests, in the order the guest made them."""
+    assumptions: list[bytes]
+    """In resolve order: b"" for the keccak assumption, else an encoded assumption receipt."""
+    total_cycles: int
+    user_cycles: int
+
+
+def execute_split(
+    blob: bytes,
+    input: bytes,
+    *,
+    segment_po2: int,
+    max_cycles: int,
+    keccak_po2: int,
+    assumptions: Sequence[bytes] = (),
+) -> NativeSplit:
+    """Executes a program into its segments, keccak requests and assumptions
+    (`r0_execute_split`). 0 keeps RISC Zero's defaults and sets no cycle limit."""
+    blob, data = as_bytes(blob, "program binary"), as_bytes(input, "input")
+    framed = _framed_receipts(assumptions, "assumption receipt")
+    journal, segments, keccaks, entries = _Call(), _Call(), _Call(), _Call()
+    total, user, count = _counters()
+    status = _library().r0_execute_split(
+        blob,
+        len(blob),
+        data,
+        len(data),
+        framed,
+        len(framed),
+        segment_po2,
+        max_cycles,
+        keccak_po2,
+        journal.out,
+        journal.out_len,
+        segments.out,
+        segments.out_len,
+        keccaks.out,
+        keccaks.out_len,
+        entries.out,
+        entries.out_len,
+        total,
+        user,
+        count,
+        journal.err,
+    )
+    journal.check(status)
+    outputs = [call.output() for call in (journal, segments, keccaks, entries)]
+    split = NativeSplit(
+        outputs[0],
+        split_frames(outputs[1]),
+        split_frames(outputs[2]),
+        split_frames(outputs[3]),
+        total[0],
+        user[0],
+    )
+    if len(split.segments) != count[0]:
+        raise InternalError(f"{len(split.segments)} segments returned, {count[0]} counted")
+    return split
+
+
+def _step(export: str, *inputs: tuple[bytes, str]) -> bytes:
+    """Runs one split-proving export (buffers in, one encoded receipt out)."""
+    arguments: list[object] = []
+    for value, what in inputs:
+        data = as_bytes(value, what)
+        arguments += [data, len(data)]
+    call = _Call()
+    call.check(getattr(_library(), export)(*arguments, call.out, call.out_len, call.err))
+    return call.output()
+
+
+def prove_segment(segment: bytes) -> bytes:
+    """A segment proven and lifted (`r0_prove_segment`): an encoded succinct receipt."""
+    return _step("r0_prove_segment", (segment, "segment"))
+
+
+def join(left: bytes, right: bytes) -> bytes:
+    """Two consecutive succinct receipts joined (`r0_join`)."""
+    return _step("r0_join", (left, "left receipt"), (right, "right receipt"))
+
+
+def prove_keccak(request: bytes) -> bytes:
+    """A keccak request proven (`r0_prove_keccak`): an encoded succinct receipt."""
+    return _step("r0_prove_keccak", (request, "keccak request"))
+
+
+def union(left: bytes, right: bytes) -> bytes:
+    """Two keccak receipts (or unions) united (`r0_union`)."""
+    return _step("r0_union", (left, "left receipt"), (right, "right receipt"))
+
+
+def resolve(conditional: bytes, assumption: bytes) -> bytes:
+    """The head assumption of `conditional` resolved by `assumption` (`r0_resolve`)."""
+    return _step(
+        "r0_resolve", (conditional, "conditional receipt"), (assumption, "assumption receipt")
+    )
+
+
+def finalize(root: bytes, journal: bytes) -> bytes:
+    """The encoded `Receipt` of a session's root receipt and its journal (`r0_finalize`)."""
+    return _step("r0_finalize", (root, "root receipt"), (journal, "journal"))
 
 
 def decode_receipt(receipt: bytes) -> tuple[bytes, ReceiptKind]:

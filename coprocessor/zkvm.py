@@ -3,7 +3,15 @@
 `Program` is a guest binary with its image ID (checked against the IDs the guest build
 recorded), `execute` runs it without proving, `prove` makes a `Receipt` (a fake one with
 `dev=True`, for fast tests), `verify` checks a receipt against an image ID and returns its
-journal. The native calls underneath are `coprocessor.ffi`'s.
+journal. Both take `assumptions`: receipts the guest verifies (composition).
+
+Split proving does what `prove(kind="succinct")` does in separate steps, each a function of
+bytes that any process can run: `execute_split` gives a `SplitSession` (segments, keccak
+requests, assumptions); `prove_segment` proves and lifts one segment; `join` joins two
+consecutive receipts; `prove_keccak` and `union` prove the keccak requests and unite them;
+`resolve` removes the session's head assumption; `finalize` makes the `Receipt`. The
+planner that composes them is `coprocessor.prover`. The native calls underneath are
+`coprocessor.ffi`'s.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -23,6 +32,7 @@ __all__ = [
     "DEFAULT_KECCAK_PO2",
     "DEFAULT_PROVE_SEGMENT_PO2",
     "IMAGE_IDS_FILE",
+    "KECCAK_ASSUMPTION",
     "MAX_KECCAK_PO2",
     "MAX_SEGMENT_PO2",
     "MIN_KECCAK_PO2",
@@ -32,12 +42,20 @@ __all__ = [
     "Program",
     "Receipt",
     "ReceiptKind",
+    "SplitSession",
     "execute",
+    "execute_split",
+    "finalize",
     "guest_dir",
     "image_id_of",
+    "join",
     "keccak_po2_for",
     "prove",
+    "prove_keccak",
+    "prove_segment",
     "recorded_image_ids",
+    "resolve",
+    "union",
     "verify",
 ]
 
@@ -204,16 +222,34 @@ def _keccak_po2_argument(keccak_po2: int | None) -> int:
     return keccak_po2
 
 
+def _assumptions_argument(assumptions: Sequence[Receipt]) -> list[bytes]:
+    """The encoded receipts offered to the guest's `env::verify`."""
+    if isinstance(assumptions, (bytes, bytearray, memoryview, Receipt)):
+        raise InvalidArgument("assumptions must be a sequence of Receipt, not a single value")
+    encoded = []
+    for index, receipt in enumerate(assumptions):
+        if not isinstance(receipt, Receipt):
+            raise InvalidArgument(
+                f"assumptions[{index}] must be a Receipt, not {type(receipt).__name__}"
+            )
+        encoded.append(receipt.data)
+    return encoded
+
+
 def execute(
     program: Program,
     input: bytes,
     *,
     segment_po2: int | None = None,
     max_cycles: int | None = None,
+    assumptions: Sequence[Receipt] = (),
 ) -> Execution:
     """Runs a guest in the executor (no proof). Guest failure raises ExecutionError.
 
-    `max_cycles` bounds the run (ExecutionError past it); None means no bound.
+    `max_cycles` bounds the run (ExecutionError past it); None means no bound. `assumptions`
+    are receipts the guest may verify with `env::verify(image_id, journal)` (composition);
+    those it does not verify are ignored. The executor matches them by claim only: proving
+    checks their seals.
     """
     data = ffi.as_bytes(input, "input")
     run = ffi.execute(
@@ -221,6 +257,7 @@ def execute(
         data,
         segment_po2=_segment_po2_argument(segment_po2),
         max_cycles=_max_cycles_argument(max_cycles),
+        assumptions=_assumptions_argument(assumptions),
     )
     return Execution(run.output, run.total_cycles, run.user_cycles, run.segments)
 
@@ -234,14 +271,20 @@ def prove(
     segment_po2: int | None = DEFAULT_PROVE_SEGMENT_PO2,
     max_cycles: int | None = None,
     keccak_po2: int | None = None,
+    assumptions: Sequence[Receipt] = (),
 ) -> Receipt:
     """Proves a guest's execution. `dev=True` makes a fake receipt (no proof) for fast tests.
 
     `keccak_po2` (14..18, None: RISC Zero's 17) sizes the keccak-accelerator batches: each
     costs a keccak-circuit proof of 2^po2 rows and holds 2^po2 / 200 permutations. A guest
     that hashes little proves several times faster with 14 (see `keccak_po2_for`).
+
+    `assumptions` are receipts the guest may verify with `env::verify` (composition): a
+    composite receipt carries the ones it verified, a succinct one has them resolved. Fake
+    receipts are refused (InvalidArgument) unless `dev=True`.
     """
     keccak_po2_arg = _keccak_po2_argument(keccak_po2)
+    encoded_assumptions = _assumptions_argument(assumptions)
     if kind not in PROVABLE_KINDS:
         raise InvalidArgument(f"kind must be one of {sorted(PROVABLE_KINDS)}, got {kind!r}")
     data = ffi.as_bytes(input, "input")
@@ -254,6 +297,7 @@ def prove(
         keccak_po2=keccak_po2_arg,
         kind=kind,
         dev=dev,
+        assumptions=encoded_assumptions,
     )
     seconds = time.perf_counter() - started
     receipt = Receipt.from_bytes(run.output)
@@ -280,3 +324,112 @@ def verify(receipt: Receipt | bytes, image_id: bytes, *, allow_dev: bool = False
     """
     data = receipt.to_bytes() if isinstance(receipt, Receipt) else receipt
     return ffi.verify(data, image_id, allow_dev=allow_dev)
+
+
+KECCAK_ASSUMPTION = "keccak"
+"""An entry of `SplitSession.assumptions` resolved by the root of the keccak unions."""
+
+
+@dataclass(frozen=True)
+class SplitSession:
+    """A guest run cut into the pieces split proving proves one by one (`execute_split`).
+
+    The session's receipt is: every segment proven and lifted (`prove_segment`), joined in
+    segment order (`join`: any tree that keeps the order, e.g. a balanced one); every keccak
+    request proven (`prove_keccak`) and united (`union`) in the shape of RISC Zero's Merkle
+    mountain range (requests in order, equal heights merged as they come, then the peaks
+    folded from the oldest); then each of `assumptions`, in order, resolved (`resolve`) with
+    the keccak root for `KECCAK_ASSUMPTION` or with `assumption_receipts[i]` for an index i;
+    finally `finalize(root, journal)`.
+    """
+
+    journal: bytes
+    segments: list[bytes] = field(repr=False)
+    """Encoded segments, in order (at least one)."""
+    keccak_requests: list[bytes] = field(repr=False)
+    """Encoded keccak-accelerator requests, in the order the guest made them."""
+    assumptions: list[str | int]
+    """The session's assumptions in resolve order: `KECCAK_ASSUMPTION` or an index into
+    `assumption_receipts`."""
+    assumption_receipts: list[bytes] = field(repr=False)
+    """Encoded succinct receipts of the caller's assumptions that the guest verified."""
+    cycles: int
+    """Total cycles: the padded size of every segment (what proving pays for)."""
+    user_cycles: int
+
+
+def execute_split(
+    program: Program,
+    input: bytes,
+    *,
+    segment_po2: int | None = DEFAULT_PROVE_SEGMENT_PO2,
+    keccak_po2: int | None = None,
+    max_cycles: int | None = None,
+    assumptions: Sequence[Receipt] = (),
+) -> SplitSession:
+    """Runs a guest in the executor and keeps what proving it needs (no proof yet).
+
+    Arguments as for `prove`. Split proving resolves succinct assumption receipts only: a
+    guest verifying a receipt of another kind raises InvalidArgument. Guest failure raises
+    ExecutionError.
+    """
+    keccak_po2_arg = _keccak_po2_argument(keccak_po2)
+    run = ffi.execute_split(
+        program.blob,
+        ffi.as_bytes(input, "input"),
+        segment_po2=_segment_po2_argument(segment_po2),
+        max_cycles=_max_cycles_argument(max_cycles),
+        keccak_po2=keccak_po2_arg,
+        assumptions=_assumptions_argument(assumptions),
+    )
+    order: list[str | int] = []
+    receipts: list[bytes] = []
+    for entry in run.assumptions:
+        if entry:
+            order.append(len(receipts))
+            receipts.append(entry)
+        else:
+            order.append(KECCAK_ASSUMPTION)
+    return SplitSession(
+        journal=run.journal,
+        segments=run.segments,
+        keccak_requests=run.keccak_requests,
+        assumptions=order,
+        assumption_receipts=receipts,
+        cycles=run.total_cycles,
+        user_cycles=run.user_cycles,
+    )
+
+
+def prove_segment(segment: bytes) -> bytes:
+    """Proves one of `SplitSession.segments` and lifts it: an encoded succinct receipt."""
+    return ffi.prove_segment(segment)
+
+
+def join(left: bytes, right: bytes) -> bytes:
+    """Joins the succinct receipts of two consecutive runs of segments (`left` first)."""
+    return ffi.join(left, right)
+
+
+def prove_keccak(request: bytes) -> bytes:
+    """Proves one of `SplitSession.keccak_requests`: an encoded succinct receipt."""
+    return ffi.prove_keccak(request)
+
+
+def union(left: bytes, right: bytes) -> bytes:
+    """Unites two keccak receipts (or unions of them); the order of the two does not matter,
+    the shape of the tree does (see `SplitSession`)."""
+    return ffi.union(left, right)
+
+
+def resolve(conditional: bytes, assumption: bytes) -> bytes:
+    """Resolves the head assumption of a session's receipt with the receipt that proves it
+    (the keccak root or one of `SplitSession.assumption_receipts`)."""
+    return ffi.resolve(conditional, assumption)
+
+
+def finalize(root: bytes, journal: bytes) -> Receipt:
+    """The session's `Receipt` (succinct) from its root receipt (every segment joined, every
+    assumption resolved) and its journal; it verifies like `prove(kind="succinct")`'s.
+    A root that does not prove exactly `journal` raises VerificationError."""
+    return Receipt.from_bytes(ffi.finalize(root, ffi.as_bytes(journal, "journal")))

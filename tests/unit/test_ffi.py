@@ -47,3 +47,23 @@ def test_ingest_blocks_declines_with_none_and_raises_for_a_bad_spec():
 
 def test_receipt_kinds_are_named_both_ways():
     assert {ffi.RECEIPT_KIND_CODES[n]: n for n in ffi.RECEIPT_KIND_CODES} == ffi.RECEIPT_KIND_NAMES
+
+
+@pytest.mark.parametrize("items", [[], [b""], [b"a", b"", b"bc" * 300]])
+def test_framed_lists_round_trip(items):
+    framed = ffi.join_frames(items)
+    assert len(framed) == 4 * len(items) + sum(map(len, items))
+    assert ffi.split_frames(framed) == items
+
+
+def test_truncated_framed_list_is_an_internal_error():
+    with pytest.raises(errors.InternalError, match="truncated"):
+        ffi.split_frames(ffi.join_frames([b"abc"])[:-1])
+
+
+def test_undecodable_assumption_receipts_are_refused_by_the_library():
+    blob = b"not a program: the assumptions are decoded first"
+    with pytest.raises(errors.ProgramError):
+        ffi.execute(blob, b"", segment_po2=0, max_cycles=0, assumptions=[])
+    with pytest.raises(errors.ReceiptFormatError, match="assumption receipt 0"):
+        ffi.execute(blob, b"", segment_po2=0, max_cycles=0, assumptions=[b"junk"])

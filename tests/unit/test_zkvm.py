@@ -61,12 +61,45 @@ def test_keccak_po2_grows_with_the_permutations():
         assert po2 == 17 or n * 5 // 4 <= (1 << po2) // 200
 
 
+@pytest.mark.parametrize(
+    ("step", "arguments"),
+    [
+        (zkvm.prove_segment, (b"not a segment",)),
+        (zkvm.join, (b"\xff" * 64, b"\xff" * 64)),
+        (zkvm.prove_keccak, (b"",)),
+        (zkvm.union, (b"\x00", b"\x00")),
+        (zkvm.resolve, (b"garbage", b"garbage")),
+        (zkvm.finalize, (b"\x01" * 100, b"journal")),
+    ],
+    ids=["prove_segment", "join", "prove_keccak", "union", "resolve", "finalize"],
+)
+def test_split_steps_refuse_undecodable_inputs(step, arguments):
+    with pytest.raises(errors.ReceiptFormatError, match="cannot decode"):
+        step(*arguments)
+
+
+def test_split_steps_take_only_buffers():
+    with pytest.raises(errors.InvalidArgument, match="segment must be bytes"):
+        zkvm.prove_segment("text")  # type: ignore[arg-type]
+    with pytest.raises(errors.InvalidArgument, match="right receipt must be bytes"):
+        zkvm.join(b"", None)  # type: ignore[arg-type]
+
+
+def test_assumptions_must_be_receipts():
+    program = Program(name="unused", blob=b"", image_id=bytes(32))
+    with pytest.raises(errors.InvalidArgument, match="sequence of Receipt"):
+        zkvm.execute(program, b"", assumptions=b"receipt")  # type: ignore[arg-type]
+    with pytest.raises(errors.InvalidArgument, match=r"assumptions\[0\] must be a Receipt"):
+        zkvm.prove(program, b"", dev=True, assumptions=[b"receipt"])  # type: ignore[list-item]
+
+
 def test_public_surface_is_pinned():
     """What `coprocessor.zkvm` offers is decided here, not by whatever it happens to import."""
     assert zkvm.__all__ == [
         "DEFAULT_KECCAK_PO2",
         "DEFAULT_PROVE_SEGMENT_PO2",
         "IMAGE_IDS_FILE",
+        "KECCAK_ASSUMPTION",
         "MAX_KECCAK_PO2",
         "MAX_SEGMENT_PO2",
         "MIN_KECCAK_PO2",
@@ -76,12 +109,20 @@ def test_public_surface_is_pinned():
         "Program",
         "Receipt",
         "ReceiptKind",
+        "SplitSession",
         "execute",
+        "execute_split",
+        "finalize",
         "guest_dir",
         "image_id_of",
+        "join",
         "keccak_po2_for",
         "prove",
+        "prove_keccak",
+        "prove_segment",
         "recorded_image_ids",
+        "resolve",
+        "union",
         "verify",
     ]
     assert all(hasattr(zkvm, name) for name in zkvm.__all__)

@@ -1,5 +1,13 @@
 //! Memory crossing the C ABI: borrowing the caller's inputs, handing owned
-//! outputs to the caller, and the two exports that release them.
+//! outputs to the caller, the two exports that release them, and the framing
+//! of lists.
+//!
+//! # Lists
+//!
+//! A list of byte strings (receipts given as assumptions, segments, keccak
+//! requests) crosses the boundary as one buffer: each item as its length (u32,
+//! little-endian) followed by its bytes, items concatenated; the empty buffer
+//! is the empty list. `coprocessor/ffi.py` has the same two functions.
 
 use std::ffi::{c_char, CString};
 
@@ -63,6 +71,56 @@ pub(crate) fn write_counts(
     Ok(())
 }
 
+/// Frames a list of byte strings into one buffer (see the module's "Lists").
+pub(crate) fn join_frames<T: AsRef<[u8]>>(items: &[T], what: &str) -> Outcome<Vec<u8>> {
+    let total: usize = items.iter().map(|item| 4 + item.as_ref().len()).sum();
+    let mut out = Vec::with_capacity(total);
+    for (index, item) in items.iter().enumerate() {
+        let item = item.as_ref();
+        let Ok(len) = u32::try_from(item.len()) else {
+            return fail(
+                R0_ERR_ARGUMENT,
+                format!(
+                    "{what} {index}: {} bytes do not fit a u32 frame",
+                    item.len()
+                ),
+            );
+        };
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(item);
+    }
+    Ok(out)
+}
+
+/// Splits a framed buffer back into its items (borrowed from `bytes`).
+pub(crate) fn split_frames<'a>(bytes: &'a [u8], what: &str) -> Outcome<Vec<&'a [u8]>> {
+    let mut items = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let Some((prefix, tail)) = rest.split_first_chunk::<4>() else {
+            return fail(
+                R0_ERR_ARGUMENT,
+                format!("{what}: truncated length prefix of item {}", items.len()),
+            );
+        };
+        let len = u32::from_le_bytes(*prefix) as usize;
+        if tail.len() < len {
+            return fail(
+                R0_ERR_ARGUMENT,
+                format!(
+                    "{what}: item {} declares {len} bytes but {} remain",
+                    items.len(),
+                    tail.len()
+                ),
+            );
+        }
+        let (item, tail) = tail.split_at(len);
+        items.push(item);
+        rest = tail;
+    }
+    Ok(items)
+}
+
 /// Releases a buffer returned by this library.
 ///
 /// # Safety
@@ -95,6 +153,31 @@ mod tests {
         assert!(give(vec![1, 2, 3], &mut out, &mut len).is_ok());
         assert_eq!(unsafe { std::slice::from_raw_parts(out, len) }, &[1, 2, 3]);
         unsafe { r0_free_bytes(out, len) };
+    }
+
+    fn ok<T>(outcome: Outcome<T>) -> T {
+        match outcome {
+            Ok(value) => value,
+            Err(failure) => panic!("{:#}", failure.error),
+        }
+    }
+
+    #[test]
+    fn frames_round_trip() {
+        let items: [&[u8]; 3] = [b"ab", b"", b"cde"];
+        let framed = ok(join_frames(&items, "item"));
+        assert_eq!(framed.len(), 3 * 4 + 5);
+        assert_eq!(ok(split_frames(&framed, "list")), items);
+        assert!(ok(split_frames(&[], "list")).is_empty());
+    }
+
+    #[test]
+    fn truncated_frames_are_refused() {
+        let framed = ok(join_frames(&[b"abc"], "item"));
+        for cut in 1..framed.len() {
+            let failure = split_frames(&framed[..cut], "list").expect_err("refused");
+            assert_eq!(failure.code, R0_ERR_ARGUMENT);
+        }
     }
 
     #[test]

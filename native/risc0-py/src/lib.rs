@@ -28,6 +28,8 @@
 //! * `status`: the status codes and the boundary every export runs in.
 //! * `buffers`: borrowing inputs, handing out outputs, `r0_free_*`.
 //! * `zkvm` (with `program`): program binaries, execute, prove, verify.
+//! * `split`: split proving, one export per step (execute into segments,
+//!   prove and lift a segment, join, keccak, union, resolve, finalize).
 //! * `commands`: `r0_ethcore` and `r0_query` (with `query`).
 //! * `ingest`: `r0_ingest_blocks`, the indexer's fast path.
 
@@ -36,5 +38,6 @@ mod commands;
 mod ingest;
 mod program;
 mod query;
+mod split;
 mod status;
 mod zkvm;

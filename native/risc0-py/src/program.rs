@@ -1,11 +1,13 @@
 //! Checks and conversions the zkVM exports share: a program binary's image ID
-//! (refusing malformed or absurdly large images up front), receipt decoding,
-//! the executor environment and the guest's exit code.
+//! (refusing malformed or absurdly large images up front), decoding receipts
+//! and other bincode values, the executor environment (with the receipts a
+//! guest may verify as assumptions) and the guest's exit code.
 
 use anyhow::{anyhow, Context, Result};
 use risc0_zkvm::sha::Digest;
-use risc0_zkvm::{ExecutorEnv, ExitCode, Receipt};
+use risc0_zkvm::{ExecutorEnv, ExecutorEnvBuilder, ExitCode, Receipt};
 
+use crate::buffers::split_frames;
 use crate::status::{fail, Outcome, WithCode};
 use crate::status::{R0_ERR_ARGUMENT, R0_ERR_EXECUTION, R0_ERR_PROGRAM, R0_ERR_RECEIPT_FORMAT};
 
@@ -57,26 +59,62 @@ pub fn image_id_of(blob: &[u8]) -> Outcome<Digest> {
         .code(R0_ERR_PROGRAM)
 }
 
-/// A bincode-encoded receipt, decoded with a size limit (no verification).
-pub fn decode_receipt(bytes: &[u8]) -> Outcome<Receipt> {
+/// A bincode value (as `bincode::serialize` writes it), decoded with a size
+/// limit so that a corrupt length cannot make it allocate more than it was
+/// given; `what` names it in the error (a format error).
+pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Outcome<T> {
     use bincode::Options;
     bincode::DefaultOptions::new()
         .with_fixint_encoding()
         .with_limit(bytes.len() as u64)
-        .deserialize::<Receipt>(bytes)
-        .map_err(|e| anyhow!("cannot decode receipt: {e}"))
+        .deserialize::<T>(bytes)
+        .map_err(|e| anyhow!("cannot decode {what}: {e}"))
         .code(R0_ERR_RECEIPT_FORMAT)
 }
 
-/// The executor environment of one run; a zero option keeps RISC Zero's default.
-pub fn build_env(
-    input: &[u8],
+/// A bincode-encoded receipt, decoded with a size limit (no verification).
+pub fn decode_receipt(bytes: &[u8]) -> Outcome<Receipt> {
+    decode(bytes, "receipt")
+}
+
+/// Receipts a guest may verify (`env::verify`), framed as a list (see
+/// `buffers`), decoded but not verified: the prover checks them when it
+/// resolves the assumptions they stand for.
+pub fn decode_assumptions(framed: &[u8]) -> Outcome<Vec<Receipt>> {
+    split_frames(framed, "assumptions")?
+        .into_iter()
+        .enumerate()
+        .map(|(index, bytes)| decode(bytes, &format!("assumption receipt {index}")))
+        .collect()
+}
+
+/// The executor environment of one run; a zero option keeps RISC Zero's
+/// default. Each of `assumptions` is offered to the guest's `env::verify`.
+pub fn build_env<'a>(
+    input: &'a [u8],
     segment_po2: u32,
     max_cycles: u64,
     keccak_po2: u32,
-) -> Outcome<ExecutorEnv<'_>> {
+    assumptions: &[Receipt],
+) -> Outcome<ExecutorEnv<'a>> {
+    env_builder(input, segment_po2, max_cycles, keccak_po2, assumptions)?
+        .build()
+        .code(R0_ERR_ARGUMENT)
+}
+
+/// `build_env`'s builder, for a caller that adds to it before building.
+pub fn env_builder<'a>(
+    input: &'a [u8],
+    segment_po2: u32,
+    max_cycles: u64,
+    keccak_po2: u32,
+    assumptions: &[Receipt],
+) -> Outcome<ExecutorEnvBuilder<'a>> {
     let mut builder = ExecutorEnv::builder();
     builder.stdin(input);
+    for receipt in assumptions {
+        builder.add_assumption(receipt.clone());
+    }
     if keccak_po2 != 0 {
         builder.keccak_max_po2(keccak_po2).code(R0_ERR_ARGUMENT)?;
     }
@@ -86,7 +124,7 @@ pub fn build_env(
     if segment_po2 != 0 {
         builder.segment_limit_po2(segment_po2);
     }
-    builder.build().code(R0_ERR_ARGUMENT)
+    Ok(builder)
 }
 
 /// Only a clean halt with exit code 0 counts as success.

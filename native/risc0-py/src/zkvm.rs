@@ -7,7 +7,7 @@ use anyhow::{anyhow, Context};
 use risc0_zkvm::{get_prover_server, local_executor, InnerReceipt, ProverOpts, VerifierContext};
 
 use crate::buffers::{borrow, give, write_counts, write_digest};
-use crate::program::{build_env, check_exit, decode_receipt, image_id_of};
+use crate::program::{build_env, check_exit, decode_assumptions, decode_receipt, image_id_of};
 use crate::status::R0_ERR_VERIFICATION;
 use crate::status::{boundary, fail, WithCode};
 use crate::status::{R0_ERR_ARGUMENT, R0_ERR_EXECUTION, R0_ERR_PROVING, R0_ERR_RECEIPT_FORMAT};
@@ -58,6 +58,10 @@ pub unsafe extern "C" fn r0_image_id(
 
 /// Executes a program without proving.
 ///
+/// `assumptions` is a framed list (see `buffers`; empty: none) of
+/// bincode-encoded receipts the guest may verify with `env::verify`; receipts
+/// it does not verify are ignored. The executor matches them by claim only
+/// (it does not check their seals: proving does).
 /// `segment_po2` of 0 keeps RISC Zero's default segment size; `max_cycles` of 0
 /// sets no cycle limit.
 /// Outputs: the journal, total cycles (sum of padded segment sizes), user
@@ -72,6 +76,8 @@ pub unsafe extern "C" fn r0_execute(
     blob_len: usize,
     input: *const u8,
     input_len: usize,
+    assumptions: *const u8,
+    assumptions_len: usize,
     segment_po2: u32,
     max_cycles: u64,
     out_journal: *mut *mut u8,
@@ -84,8 +90,9 @@ pub unsafe extern "C" fn r0_execute(
     boundary(err, || {
         let blob = borrow(blob, blob_len, "program")?;
         let input = borrow(input, input_len, "input")?;
+        let assumptions = decode_assumptions(borrow(assumptions, assumptions_len, "assumptions")?)?;
         image_id_of(blob)?;
-        let env = build_env(input, segment_po2, max_cycles, 0)?;
+        let env = build_env(input, segment_po2, max_cycles, 0, &assumptions)?;
         let info = local_executor()
             .execute(env, blob)
             .context("guest execution failed")
@@ -114,6 +121,9 @@ pub unsafe extern "C" fn r0_execute(
 /// (0: RISC Zero's default, 17) sizes the keccak-accelerator batches: each
 /// batch costs one keccak-circuit proof of 2^po2 rows holding 2^po2 / 200
 /// permutations, so small guests prove much faster with a small batch.
+/// `assumptions` as for `r0_execute`: the receipts the guest verifies become the
+/// composite receipt's assumption receipts, and a succinct proof resolves them
+/// (each must be a real receipt unless `dev` is set).
 /// Outputs: the bincode-encoded receipt, total and user cycles, segments.
 ///
 /// # Safety
@@ -125,6 +135,8 @@ pub unsafe extern "C" fn r0_prove(
     blob_len: usize,
     input: *const u8,
     input_len: usize,
+    assumptions: *const u8,
+    assumptions_len: usize,
     segment_po2: u32,
     max_cycles: u64,
     keccak_po2: u32,
@@ -140,7 +152,19 @@ pub unsafe extern "C" fn r0_prove(
     boundary(err, || {
         let blob = borrow(blob, blob_len, "program")?;
         let input = borrow(input, input_len, "input")?;
+        let assumptions = decode_assumptions(borrow(assumptions, assumptions_len, "assumptions")?)?;
         image_id_of(blob)?;
+        if dev == 0 {
+            if let Some(index) = assumptions
+                .iter()
+                .position(|receipt| matches!(receipt.inner, InnerReceipt::Fake(_)))
+            {
+                return fail(
+                    R0_ERR_ARGUMENT,
+                    format!("assumption receipt {index} is a fake (dev-mode) receipt: it proves nothing"),
+                );
+            }
+        }
         let opts = match kind {
             R0_KIND_COMPOSITE => ProverOpts::composite(),
             R0_KIND_SUCCINCT => ProverOpts::succinct(),
@@ -154,14 +178,14 @@ pub unsafe extern "C" fn r0_prove(
         .with_dev_mode(dev != 0);
         // Check the guest runs to a clean halt first, so that its failure is
         // reported as an execution error rather than a proving error.
-        let env = build_env(input, segment_po2, max_cycles, keccak_po2)?;
+        let env = build_env(input, segment_po2, max_cycles, keccak_po2, &assumptions)?;
         let session = local_executor()
             .execute(env, blob)
             .context("guest execution failed")
             .code(R0_ERR_EXECUTION)?;
         check_exit(session.exit_code)?;
 
-        let env = build_env(input, segment_po2, max_cycles, keccak_po2)?;
+        let env = build_env(input, segment_po2, max_cycles, keccak_po2, &assumptions)?;
         let ctx = VerifierContext::default().with_dev_mode(dev != 0);
         let info = get_prover_server(&opts)
             .and_then(|server| server.prove_with_ctx(env, &ctx, blob))
