@@ -12,6 +12,7 @@ worker process can import `coprocessor` and load the native library).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from coprocessor import zkvm
@@ -37,7 +38,7 @@ class RayExecutor:
             try:
                 ray.init(
                     address=self.address,
-                    logging_level="WARNING",
+                    logging_level=logging.WARNING,
                     log_to_driver=False,
                     configure_logging=False,
                 )

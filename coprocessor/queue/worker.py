@@ -110,9 +110,11 @@ def _work_one(queue: ProvingQueue, worker: str, settings: WorkerSettings) -> boo
         hold = float(os.environ.get(HOLD_ENV, "0") or 0)
         if hold > 0:
             time.sleep(hold)
-        result = prove_task(
-            task, lambda p: queue.progress(job.id, worker, p.segments_done, p.segments_total)
-        )
+
+        def report(p: Progress) -> None:
+            queue.progress(job.id, worker, p.segments_done, p.segments_total)
+
+        result = prove_task(task, report)
     except CoprocessorError as exc:
         queue.fail(job.id, worker, type(exc).__name__, str(exc))
         return True

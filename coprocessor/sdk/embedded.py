@@ -146,7 +146,7 @@ class Coprocessor:
         ray_address: str | None = None,
         on_progress: OnProgress | None = None,
     ) -> QueryResult:
-        if self.rpc is not None and compiled.witness is not None:
+        if self.rpc is not None and self.chain_id is not None and compiled.witness is not None:
             # the index's anchor must be the node's block before anything is proven
             check_anchor(self.rpc, self.chain_id, compiled.anchor, compiled.witness.anchor_hash)
         program = self.program
