@@ -17,7 +17,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The host side builds with the machine's (rustup) cargo; guests with Debian's.
 HOST_CARGO := CARGO_TARGET_DIR=$(HOST_TARGET) cargo
 
-.PHONY: help setup system-packages node venv proto native guests contracts test test-python test-rust test-contracts demo bench clean
+.PHONY: help setup system-packages node venv proto native guests contracts test test-python test-heavy test-rust test-contracts demo bench clean
 
 help:
 	@echo "make setup | demo | test | bench"
@@ -102,7 +102,12 @@ test-rust:
 	cd guest_programs && $(GUEST_NATIVE_CARGO) test --release --locked -p ethcore -p query-core
 
 test-python:
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not heavy"
+
+# Real proofs too many for make test's budget on 2 cores: split proving on a Ray cluster and
+# by local workers with a killed worker, the history guest's composition of real receipts.
+test-heavy: setup
+	$(PY) -m pytest -q -m heavy
 
 demo: setup
 	$(PY) scripts/demo.py

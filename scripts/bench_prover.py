@@ -37,8 +37,8 @@ from coprocessor.prover import (  # noqa: E402
 from coprocessor.prover.cost import Calibration  # noqa: E402
 
 QUERY = "code_hash_at_block"  # one header and one account proof
-WORKERS_PO2 = 13  # small segments: several of them, so workers have something to share
-CALIBRATION_PO2S = (13, 14)
+WORKERS_PO2 = 16  # small segments: several of them, so workers have something to share
+CALIBRATION_PO2S = (16, 17)
 
 
 class TimedInline(InlineExecutor):
@@ -88,7 +88,7 @@ def main() -> None:
         node = start_devnode()
         store = Store(Path(tmp) / "index.duckdb")
         Indexer(node.client, store).run(first=0)
-        cp = Coprocessor(store)
+        cp = Coprocessor(store, rpc=node.url)
         compiled = cp.compile(CAT[QUERY], params=params_for((node, store, None), QUERY))
         data, k_po2 = guest_input(compiled, cp.chain_id), keccak_po2(compiled)
         program = cp.program
@@ -101,7 +101,7 @@ def main() -> None:
         per_op: dict[str, list[float]] = defaultdict(list)
         segment_seconds: dict[int, float] = {}
         keccak_seconds: dict[int, float] = {}
-        ratios = []
+        overheads: list[int] = []
         for po2 in CALIBRATION_PO2S:
             started = time.perf_counter()
             mono = zkvm.prove(program, data, segment_po2=po2, keccak_po2=k_po2)
@@ -112,7 +112,7 @@ def main() -> None:
             split_s = time.perf_counter() - started
             assert split.journal == mono.journal == compiled.journal
             n = split.stats.segments
-            ratios.append(split.stats.cycles / split.stats.user_cycles)
+            overheads.append(2**po2 - split.stats.user_cycles // n)
             segment_seconds[po2] = _mean(timed.seconds["segment"])
             if timed.seconds["keccak"]:
                 keccak_seconds[k_po2] = _mean(timed.seconds["keccak"])
@@ -142,7 +142,7 @@ def main() -> None:
             join_seconds=_mean(per_op["join"]),
             union_seconds=_mean(per_op["union"]) or _mean(per_op["join"]),
             resolve_seconds=_mean(per_op["resolve"]) or _mean(per_op["join"]),
-            paging_ratio=max(ratios),
+            segment_overhead=max(0, min(overheads)),
             machine=platform.node(),
         )
         if args.no_calibration_write:

@@ -4,7 +4,8 @@ proving takes on this machine, and how many workers finish it within a time.
 It reads a calibration that `make bench` measures on this machine (scripts/bench.py writes
 `calibration.json` in the build cache): the seconds of each proving step (a segment of
 2^po2 cycles proven and lifted, a join, a keccak batch, a union, a resolve) and the ratio
-of proven cycles to user cycles (paging and padding). Without a calibration the estimate
+cycles each segment spends paging (a segment of 2^po2 cycles holds that many fewer user
+cycles). Without a calibration the estimate
 says so and gives counts only. A segment size it has not measured is scaled from the
 nearest measured one in proportion to its rows (proving is about linear in rows).
 
@@ -26,7 +27,10 @@ from coprocessor.errors import ConfigError
 
 CALIBRATION_VERSION = 1
 CALIBRATION_FILE = "calibration.json"
-DEFAULT_PAGING_RATIO = 1.25  # proven cycles per user cycle before a calibration says better
+# Cycles each segment spends paging memory in and out (measured with the query guest: about
+# 55-60k whatever the segment size), so a segment of 2^po2 cycles holds 2^po2 minus this many
+# user cycles; small segments are mostly paging.
+DEFAULT_SEGMENT_OVERHEAD = 60_000
 
 
 def calibration_path() -> Path:
@@ -41,7 +45,7 @@ class Calibration:
     join_seconds: float
     union_seconds: float
     resolve_seconds: float
-    paging_ratio: float  # proven (padded) cycles per user cycle
+    segment_overhead: int  # cycles a segment spends paging, besides the user's
     machine: str = ""
 
     def to_json(self) -> str:
@@ -54,7 +58,7 @@ class Calibration:
                 "join_seconds": self.join_seconds,
                 "union_seconds": self.union_seconds,
                 "resolve_seconds": self.resolve_seconds,
-                "paging_ratio": self.paging_ratio,
+                "segment_overhead": self.segment_overhead,
             },
             indent=2,
         )
@@ -71,7 +75,7 @@ class Calibration:
                 join_seconds=float(doc["join_seconds"]),
                 union_seconds=float(doc["union_seconds"]),
                 resolve_seconds=float(doc["resolve_seconds"]),
-                paging_ratio=float(doc["paging_ratio"]),
+                segment_overhead=int(doc["segment_overhead"]),
                 machine=str(doc.get("machine", "")),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -168,8 +172,13 @@ def estimate(
     calibration: Calibration | None = None,
 ) -> CostEstimate:
     """The cost of proving `user_cycles` cycles hashing `keccak_permutations` permutations."""
-    ratio = calibration.paging_ratio if calibration else DEFAULT_PAGING_RATIO
-    segments = max(1, math.ceil(user_cycles * ratio / 2**segment_po2))
+    overhead = calibration.segment_overhead if calibration else DEFAULT_SEGMENT_OVERHEAD
+    room = 2**segment_po2 - overhead
+    if room <= 0:
+        raise ConfigError(
+            f"segments of 2^{segment_po2} cycles hold no user cycles (~{overhead:,} go to paging)"
+        )
+    segments = max(1, math.ceil(user_cycles / room))
     keccak_po2 = zkvm.keccak_po2_for(keccak_permutations)
     per_batch = 2**keccak_po2 // zkvm.KECCAK_PERMUTE_ROWS
     batches = math.ceil(keccak_permutations / per_batch) if keccak_permutations else 0

@@ -63,9 +63,8 @@ class RayExecutor:
 
     def run(self, plan: ProofPlan, session: zkvm.SplitSession, on_step: OnStep) -> bytes:
         ray = self._connect()
-        task = ray.remote(run_step).options(
-            num_cpus=1, max_retries=self.max_retries, retry_exceptions=False
-        )
+        task = ray.remote(run_step)
+        common = {"num_cpus": 1, "max_retries": self.max_retries, "retry_exceptions": False}
         refs: dict[int, Any] = {}
         for step in plan.steps:
             options = {"num_gpus": self.gpus_per_step} if self.gpus_per_step else {}
@@ -81,7 +80,7 @@ class RayExecutor:
                 options = {}
                 if step.op == "resolve" and step.index is not None:
                     args += (session.assumption_receipts[step.index],)
-            refs[step.id] = task.options(**options).remote(step.op, *args)
+            refs[step.id] = task.options(**common, **options).remote(step.op, *args)
         pending = {ref: step_id for step_id, ref in refs.items()}
         while pending:  # progress as steps finish; outputs stay in the cluster's object store
             done, _ = ray.wait(list(pending), num_returns=1, fetch_local=False)

@@ -318,6 +318,7 @@ def test_cycles_per_header(base, history):
 
 
 @pytest.mark.slow
+@pytest.mark.heavy  # two real succinct proofs: make test-heavy
 def test_real_proof_with_composition(base, history):
     """Two real succinct receipts, the second composing the first; both verify with dev mode
     off, and the second's journal covers both batches."""

@@ -12,23 +12,23 @@ import time
 
 import pytest
 
-from coprocessor import errors, zkvm
-from coprocessor.prover import LocalExecutor, Progress, plan_session, prove_split
+from coprocessor import zkvm
+from coprocessor.prover import LocalExecutor, Progress, prove_split
 from coprocessor.sdk import Coprocessor
 
 from support.catalogue import CAT, params_for
 from support.ray_cluster import descendants, ray_cluster
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]  # make test-heavy
 
-QUERY = "code_hash_at_block"  # one header and one account proof: ~50k cycles
-SEGMENT_PO2 = 13  # the smallest segments: several of them for a small query
+QUERY = "code_hash_at_block"  # one header and one account proof: ~56k user cycles
+SEGMENT_PO2 = 16  # 6 segments of 2^16 (each pays ~55k cycles of paging) for this query
 
 
 @pytest.fixture(scope="module")
 def cp(env):
-    _, store, _ = env
-    with Coprocessor(store) as cp:
+    node, store, _ = env
+    with Coprocessor(store, rpc=node.url) as cp:
         yield cp
 
 
@@ -74,38 +74,13 @@ def test_ray_cluster_proves_a_query_and_survives_a_killed_worker(cp, compiled):
     assert [p.steps_done for p in seen] == list(range(len(seen)))
 
 
-def test_local_workers_prove_and_a_killed_worker_is_retried(cp, compiled):
-    from coprocessor.compiler.journal import guest_input, keccak_po2
-
+def test_local_workers_retry_a_step_whose_worker_was_killed(echo):
+    """LocalExecutor: the pool worker proving the (only) segment is SIGKILLed; the step is
+    retried in a fresh pool and the receipt verifies (echo: one segment, the cheapest proof)."""
     killer = KillOnce(lambda args: "multiprocessing" in args and "spawn_main" in args)
     killer.start()
-    receipt = prove_split(
-        cp.program,
-        guest_input(compiled, cp.chain_id),
-        executor=LocalExecutor(2),
-        segment_po2=SEGMENT_PO2,
-        keccak_po2=keccak_po2(compiled),
-    )
+    receipt = prove_split(echo, b"split proving", executor=LocalExecutor(2))
     killer.stop.set()
     assert killer.killed is not None, "no pool worker was seen"
-    assert receipt.kind == "succinct" and receipt.stats.segments >= 4
-    assert zkvm.verify(receipt, cp.program.image_id) == compiled.journal
-
-
-def test_a_tampered_step_output_fails_the_proof(cp, compiled):
-    from coprocessor.compiler.journal import guest_input, keccak_po2
-
-    session = zkvm.execute_split(
-        cp.program,
-        guest_input(compiled, cp.chain_id),
-        segment_po2=SEGMENT_PO2,
-        keccak_po2=keccak_po2(compiled),
-    )
-    plan = plan_session(len(session.segments), len(session.keccak_requests), session.assumptions)
-    first = zkvm.prove_segment(session.segments[0])
-    second = zkvm.prove_segment(session.segments[1])
-    tampered = bytearray(first)
-    tampered[len(tampered) // 2] ^= 0x01
-    with pytest.raises(errors.ZkvmError):
-        zkvm.join(bytes(tampered), second)
-    assert plan.segments == len(session.segments)
+    assert receipt.kind == "succinct"
+    assert zkvm.verify(receipt, echo.image_id) == zkvm.execute(echo, b"split proving").journal

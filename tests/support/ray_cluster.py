@@ -36,7 +36,7 @@ def free_port() -> int:
 
 def descendants(root: int) -> list[tuple[int, str]]:
     """(pid, command line) of every process below `root`."""
-    out = subprocess.run(["ps", "-eo", "pid=,ppid=,args="], capture_output=True, text=True)
+    out = subprocess.run(["ps", "-ww", "-eo", "pid=,ppid=,args="], capture_output=True, text=True)
     rows = []
     for line in out.stdout.splitlines():
         pid, ppid, args = (line.strip().split(None, 2) + [""])[:3]

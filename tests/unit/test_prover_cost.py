@@ -14,14 +14,17 @@ CAL = Calibration(
     join_seconds=3.0,
     union_seconds=2.0,
     resolve_seconds=1.0,
-    paging_ratio=1.0,
+    segment_overhead=0,
     machine="test",
 )
 
 
 def test_counts_without_calibration():
     est = estimate(5 * 2**16, 0, segment_po2=16)
-    assert (est.segments, est.keccak_batches) == (7, 0)  # 1.25 x 5 segments, rounded up
+    assert (est.segments, est.keccak_batches) == (60, 0)  # 65,536 - 60,000 user cycles each
+    assert estimate(5 * 2**16, 0, segment_po2=20).segments == 1
+    with pytest.raises(ConfigError, match="paging"):
+        estimate(1000, 0, segment_po2=15)
     assert est.seconds(1) is None and est.workers_within(60) is None
     assert "make bench" in "\n".join(est.lines())
 
