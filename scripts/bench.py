@@ -445,7 +445,7 @@ def bench_query(skip_prove: bool = False) -> None:
                     if kind in S.STATE_SOURCES
                     else []
                 )
-                W.build(store, q.plan, q.source, q.anchor, points).encode()
+                W.build(store, q.plan, q.source, q.witness.anchor, points).encode()
                 witness_s = time.perf_counter() - w0
                 data = guest_input(q, chain_id)
                 x0 = time.perf_counter()

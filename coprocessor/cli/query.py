@@ -39,6 +39,8 @@ def _summary(res, receipt_path: Path | None) -> Table:
     t.add_column()
     t.add_row("queryHash", "0x" + res.query_hash.hex())
     t.add_row("anchor", f"block {res.anchor_number} 0x{res.anchor_hash.hex()}")
+    if res.history_root != bytes(32):
+        t.add_row("history root", f"0x{res.history_root.hex()} (BlockHistory must know it)")
     t.add_row("range", f"{res.first_block}..{res.last_block}, chain {res.chain_id}")
     t.add_row("image ID", "0x" + res.image_id.hex())
     if res.cycles is not None:
@@ -186,6 +188,14 @@ def query(
         float | None,
         typer.Option(help="with --explain: how many workers finish proving within SECONDS"),
     ] = None,
+    anchor: Annotated[
+        str | None,
+        typer.Option(
+            help="walk | history | eip2935: how the range is tied to a block a contract checks "
+            "(default: the cheapest of walk and EIP-2935; history = the block history proven "
+            "with `coprocessor history prove`, whose root BlockHistory must know)"
+        ),
+    ] = None,
 ):
     """Compile SQL over the index, prove it with the query guest, print rows, save the receipt."""
     from coprocessor.errors import CompileError
@@ -200,7 +210,9 @@ def query(
             _print_plan(sql, params, views, at_block, json_out)
             return
         with Coprocessor(db, rpc=rpc) as cp:
-            compiled = cp.compile(sql, params=params, at_block=at_block, views=views)
+            compiled = cp.compile(
+                sql, params=params, at_block=at_block, views=views, anchor=anchor
+            )
             if explain:
                 _print_explain(compiled, json_out, within)
                 return

@@ -78,13 +78,14 @@ def _plan_lines(compiled: CompiledQuery) -> list[str]:
 
 
 def _witness_lines(compiled: CompiledQuery, w: Witness, size: int) -> list[str]:
-    lines = [f"witness   {size} bytes"]
+    lines = [
+        f"anchor    {w.anchor.describe(compiled.plan.last_block)}",
+        f"witness   {size} bytes",
+    ]
     for k, v in w.counts().items():
         lines.append(f"  {k:<24} {v}")
-    lines.append(
-        "estimated guest cycles (header 25k, account proof 78k, storage proof 67k, "
-        "receipt ~35k, transaction ~30k assumed)"
-    )
+    assumed = ", ".join(f"{k} {v / 1000:g}k" for k, v in CYCLES.items() if k != "sender")
+    lines.append(f"estimated guest cycles ({assumed} assumed)")
     for k, v in estimate_cycles(w).items():
         lines.append(f"  {k:<24} {v:,}")
     perms = keccak_permutations(w)

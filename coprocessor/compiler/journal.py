@@ -1,4 +1,4 @@
-"""The query guest's input and journal (PLAN.md "Journal", version 2).
+"""The query guest's input and journal (PLAN.md "Journal", version 3).
 
 data = guest_input(compiled, chain_id)    # rlp([chain_id, plan_template, witness, params])
 j = decode_journal(execution.journal, compiled.plan.output_types)
@@ -16,17 +16,19 @@ from eth_abi.exceptions import DecodingError
 
 from coprocessor import zkvm
 from coprocessor.compiler import schema
+from coprocessor.compiler.anchors import NO_HISTORY_ROOT
 from coprocessor.compiler.witness import keccak_permutations
 from coprocessor.errors import CompileError, ReceiptFormatError
 
 QUERY_GUEST = "query"
 """The guest (guest_programs/query, image_ids.json) whose input and journal this module codes."""
-JOURNAL_VERSION = 2
+JOURNAL_VERSION = 3
 JOURNAL_TYPES = [
     "uint8",
     "uint64",
     "bytes32",
     "uint64",
+    "bytes32",
     "bytes32",
     "uint64",
     "uint64",
@@ -49,6 +51,7 @@ class Journal:
     query_hash: bytes
     anchor_number: int
     anchor_hash: bytes
+    history_root: bytes  # the BlockHistory state's root the anchor is in; NO_HISTORY_ROOT if none
     first_block: int
     last_block: int
     params: bytes  # abi.encode(parameter values) in declaration order; b"" without parameters
@@ -56,18 +59,25 @@ class Journal:
     rows: list[tuple] | None  # decoded rows (None when output types were not given)
 
     def header(self) -> tuple:
-        """version, chain id, queryHash, anchor (number, hash), block range, parameter values
-        (ABI-encoded): what a journal says besides its rows."""
+        """version, chain id, queryHash, anchor (number, hash, history root), block range,
+        parameter values (ABI-encoded): what a journal says besides its rows."""
         return (
             self.version,
             self.chain_id,
             self.query_hash,
             self.anchor_number,
             self.anchor_hash,
+            self.history_root,
             self.first_block,
             self.last_block,
             self.params,
         )
+
+    @property
+    def anchored_on_history(self) -> bool:
+        """True when the anchor is proven in a BlockHistory state (`history_root`), not
+        checked on chain by its block hash."""
+        return self.history_root != NO_HISTORY_ROOT
 
     def result_rows(self) -> list[tuple]:
         """The decoded rows; a ReceiptFormatError if the journal was decoded without the plan's
@@ -133,9 +143,11 @@ def decode_params(params: bytes, abi_types: list[str]) -> tuple:
 
 
 def decode_journal(data: bytes, output_types=None) -> Journal:
-    """Decodes a version-2 journal; with the plan's `output_types`, also the result rows."""
-    v, chain_id, qh, an, ah, first, last, params, result = abi_decode_checked(JOURNAL_TYPES, data)
+    """Decodes a version-3 journal; with the plan's `output_types`, also the result rows."""
+    v, chain_id, qh, an, ah, hr, first, last, params, result = abi_decode_checked(
+        JOURNAL_TYPES, data
+    )
     if v != JOURNAL_VERSION:
         raise ReceiptFormatError(f"journal version {v}, expected {JOURNAL_VERSION}")
     rows = decode_rows(result, output_types) if output_types is not None else None
-    return Journal(v, chain_id, qh, an, ah, first, last, params, result, rows)
+    return Journal(v, chain_id, qh, an, ah, hr, first, last, params, result, rows)

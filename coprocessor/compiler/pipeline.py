@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import rlp
 from eth_hash.auto import keccak
 
-from coprocessor.compiler import crosscheck, native, schema, source_rows
+from coprocessor.compiler import anchors, crosscheck, native, schema, source_rows
 from coprocessor.compiler.explain import explain_text
 from coprocessor.compiler.journal import decode_journal
 from coprocessor.compiler.lower import lower
@@ -64,6 +64,8 @@ def compile(
     at_block: int | None = None,
     views: dict[str, str] | None = None,
     fetch_state: FetchState | None = None,
+    history=None,
+    anchor_kind: str | None = None,
 ) -> CompiledQuery:
     """Compiles `sql`. Without `store` only the plan is built (and checked by the guest's rules:
     no witness, no expected result). `params` are the values of its `:name` parameters: they
@@ -75,6 +77,13 @@ def compile(
     commits over the very witness the guest will get, cross-checked with the user's SQL run
     by DuckDB. `views` declares event views {name: "Event(type indexed name, ...)"};
     `fetch_state` (e.g. `Indexer.fetch_state`) fetches state proofs the index lacks.
+
+    The witness's anchor (PLAN.md "Anchors", anchors.py) is the cheapest available: with
+    `history` (a proven BlockHistory state, `coprocessor.history.HistoryJournal`) covering the
+    range's last block, an MMR proof in it; else EIP-2935 storage of the anchor block when the
+    range ends within its 8191 blocks; else a walk of headers up to the anchor block.
+    `anchor_kind` ("walk", "history", "eip2935") forces one. `compiled.anchor` is then the
+    journal's anchorNumber.
     """
     checkpoint = store.checkpoint() if store is not None else None
     anchor = _anchor(checkpoint, at_block) if store is not None else at_block
@@ -99,7 +108,15 @@ def compile(
         prepared=prep,
     )
     if store is not None:
-        _add_witness(compiled, store, checkpoint, params, fetch_state)
+        chosen = anchors.choose(
+            store,
+            anchor=compiled.anchor,
+            last_block=plan.last_block,
+            history=history,
+            fetch_state=fetch_state,
+            kind=anchor_kind,
+        )
+        _add_witness(compiled, store, checkpoint, params, fetch_state, chosen)
     return compiled
 
 
@@ -119,7 +136,9 @@ def _anchor(checkpoint, at_block: int | None) -> int:
     return at_block
 
 
-def _add_witness(compiled: CompiledQuery, store, checkpoint, params, fetch_state) -> None:
+def _add_witness(
+    compiled: CompiledQuery, store, checkpoint, params, fetch_state, anchor: anchors.Anchor
+) -> None:
     """Fills in the witness, the journal the guest's code commits over it and its rows,
     after DuckDB's answer to the SQL agreed with them."""
     plan, source = compiled.plan, compiled.source
@@ -137,7 +156,7 @@ def _add_witness(compiled: CompiledQuery, store, checkpoint, params, fetch_state
         src_rows = _state_rows(store, plan, source, points, fetch_state)
     else:
         src_rows = source_rows.scan_rows(store, plan, source)
-    witness = build_witness(store, plan, source, compiled.anchor, points)
+    witness = build_witness(store, plan, source, anchor, points)
     witness_bytes = witness.encode()
     journal = native.run(
         rlp.encode([checkpoint.chain_id, compiled.plan_bytes, witness_bytes, compiled.params_bytes])
@@ -148,6 +167,7 @@ def _add_witness(compiled: CompiledQuery, store, checkpoint, params, fetch_state
     crosscheck.check(rows, duck, compiled.sql)
     compiled.witness, compiled.witness_bytes, compiled.expected = witness, witness_bytes, rows
     compiled.chain_id, compiled.journal = checkpoint.chain_id, journal
+    compiled.anchor = anchor.number
 
 
 def _state_rows(store, plan, source, points: list[tuple], fetch_state) -> list[tuple]:

@@ -22,7 +22,7 @@ from dataclasses import replace
 import rlp
 from eth_hash.auto import keccak
 
-from coprocessor.compiler import native, plan, schema
+from coprocessor.compiler import anchors, native, plan, schema
 from coprocessor.compiler.journal import decode_journal, decode_params
 from coprocessor.compiler.pipeline import CompiledQuery, FetchState, _anchor, _state_rows
 from coprocessor.compiler.prepared import Prepared, bind
@@ -206,11 +206,14 @@ def compile_template(
     store,
     at_block: int | None = None,
     fetch_state: FetchState | None = None,
+    history=None,
+    anchor_kind: str | None = None,
 ) -> CompiledQuery:
     """Compiles the template `plan_bytes` bound to `params_bytes` over the index `store`:
-    the witness anchored at `at_block` (default: the last indexed block), the journal the
-    query guest's code commits over it, and its rows (module docstring). `fetch_state`
-    (e.g. `Indexer.fetch_state`) fetches the state proofs the index lacks."""
+    the witness anchored at `at_block` (default: the last indexed block; `history` and
+    `anchor_kind` choose the anchor as in `compile`), the journal the query guest's code
+    commits over it, and its rows (module docstring). `fetch_state` (e.g.
+    `Indexer.fetch_state`) fetches the state proofs the index lacks."""
     concrete, prep = bind_template(plan_bytes, params_bytes)
     checkpoint = store.checkpoint()
     anchor = _anchor(checkpoint, at_block)
@@ -226,7 +229,15 @@ def compile_template(
     if source.kind in schema.STATE_SOURCES:
         points = native.state_points(concrete.encode(), storage=source.kind == schema.SRC_STORAGE)
         _state_rows(store, concrete, source, points, fetch_state)
-    witness = build_witness(store, concrete, source, anchor, points)
+    chosen = anchors.choose(
+        store,
+        anchor=anchor,
+        last_block=concrete.last_block,
+        history=history,
+        fetch_state=fetch_state,
+        kind=anchor_kind,
+    )
+    witness = build_witness(store, concrete, source, chosen, points)
     witness_bytes = witness.encode()
     journal = native.run(rlp.encode([checkpoint.chain_id, plan_bytes, witness_bytes, params_bytes]))
     output_types = concrete.output_types
@@ -237,7 +248,7 @@ def compile_template(
         query_hash=keccak(plan_bytes),
         columns=[f"c{i}" for i in range(len(output_types))],
         column_types=[schema.TYPE_NAMES[t] for t in output_types],
-        anchor=anchor,
+        anchor=chosen.number,
         witness=witness,
         witness_bytes=witness_bytes,
         expected=decode_journal(journal, output_types).rows,

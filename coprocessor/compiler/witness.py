@@ -1,5 +1,6 @@
-"""The witness the query guest checks: headers anchor→oldest, per-block scan items (bloom skip
-or the whole transaction/receipt lists), state proofs. Encoding: PLAN.md "Witness"."""
+"""The witness the query guest checks: its anchor (anchors.py), headers oldest→newest, per-block
+scan items (bloom skip or the whole transaction/receipt lists), state proofs. Encoding: PLAN.md
+"Witness"."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import rlp
 
 from coprocessor import ethcore
 from coprocessor.compiler import schema
+from coprocessor.compiler.anchors import ANCHOR_WALK, Anchor, Eip2935Anchor, HistoryAnchor
+from coprocessor.compiler.anchors import extra_cycles as anchor_cycles
 from coprocessor.compiler.plan import QueryPlan
 from coprocessor.errors import IndexIncompleteError
 
-WITNESS_VERSION = 1
+WITNESS_VERSION = 2
 MODE_BLOOM_SKIP, MODE_RECEIPTS, MODE_TXS_RECEIPTS = 1, 2, 3
 
 
@@ -34,11 +37,25 @@ class StateItem:
 
 @dataclass
 class Witness:
-    anchor_number: int
-    anchor_hash: bytes
-    headers: list[bytes]  # header RLP, oldest (plan.first_block) → anchor
+    anchor: Anchor
+    headers: list[bytes]  # header RLP, oldest (plan.first_block) → newest (anchors.py)
     blocks: list[BlockItem]
     state: list[StateItem]
+
+    @property
+    def anchor_number(self) -> int:
+        """The journal's anchorNumber."""
+        return self.anchor.number
+
+    @property
+    def anchor_hash(self) -> bytes:
+        """The journal's anchorHash."""
+        return self.anchor.hash
+
+    @property
+    def history_root(self) -> bytes:
+        """The journal's historyRoot (zero unless anchored on BlockHistory)."""
+        return self.anchor.history_root
 
     def counts(self) -> dict[str, int]:
         return {
@@ -55,8 +72,7 @@ class Witness:
         return rlp.encode(
             [
                 WITNESS_VERSION,
-                self.anchor_number,
-                self.anchor_hash,
+                self.anchor.item(),
                 self.headers,
                 [[b.number, b.mode, b.transactions, b.receipts] for b in self.blocks],
                 [
@@ -68,21 +84,23 @@ class Witness:
 
 
 def build(
-    store, plan: QueryPlan, source: schema.Source, anchor: int, state_points: list[tuple]
+    store, plan: QueryPlan, source: schema.Source, anchor: Anchor, state_points: list[tuple]
 ) -> Witness:
-    """The witness of `plan` anchored at block `anchor`, read from the index (`state_points`:
-    the guest's list of the state proofs it needs, for state sources)."""
+    """The witness of `plan` with `anchor`, read from the index (`state_points`: the guest's
+    list of the state proofs it needs, for state sources). A walk's headers run to the anchor
+    block, the other anchors' to the plan's last block."""
     first = plan.first_block
+    newest = anchor.number if anchor.kind == ANCHOR_WALK else plan.last_block
     hdr = store.sql(
         "SELECT number, header_rlp, hash, logs_bloom FROM blocks WHERE number BETWEEN ? AND ? "
         "ORDER BY number",
-        [first, anchor],
+        [first, newest],
     )
-    if len(hdr) != anchor - first + 1:
+    if len(hdr) != newest - first + 1:
         raise IndexIncompleteError(
-            f"blocks {first}..{anchor} are not all indexed: index them first",
+            f"blocks {first}..{newest} are not all indexed: index them first",
             first=first,
-            last=anchor,
+            last=newest,
         )
     blooms = {n: bloom for n, _, _, bloom in hdr}
     blocks: list[BlockItem] = []
@@ -91,7 +109,9 @@ def build(
     state: list[StateItem] = []
     if source.kind in schema.STATE_SOURCES and state_points:
         state = _state_items(store, plan, source.kind, state_points)
-    return Witness(anchor, hdr[-1][2], [h for _, h, _, _ in hdr], blocks, state)
+    if anchor.kind == ANCHOR_WALK and hdr[-1][2] != anchor.hash:
+        raise IndexIncompleteError(f"anchor block {newest}'s hash changed while compiling")
+    return Witness(anchor, [h for _, h, _, _ in hdr], blocks, state)
 
 
 def _block_items(store, plan: QueryPlan, kind: int, blooms: dict[int, bytes]) -> list[BlockItem]:
@@ -170,7 +190,7 @@ def _lists(store, table: str, a: int, b: int) -> dict[int, list[bytes]]:
 # Guest cycles per witness item, measured with keccak on the accelerator (`make bench`, README);
 # sender: one secp256k1 signer recovery on the bigint2 accelerator, for a transaction's `from`.
 CYCLES = {
-    "header": 12_000,
+    "header": 10_000,
     "account": 72_000,
     "storage": 61_000,
     "receipt": 20_000,
@@ -204,6 +224,12 @@ def keccak_permutations(w: Witness) -> int:
         return (len(data) + extra) // KECCAK_RATE_BYTES + 1  # the padding always adds a block
 
     n = sum(perms(h) for h in w.headers) + PLAN_HASH_PERMUTATIONS
+    a = w.anchor
+    if isinstance(a, Eip2935Anchor):
+        n += perms(a.header_rlp) + 2 * KEY_HASH_PERMUTATIONS
+        n += sum(perms(x) for x in a.account_proof + a.storage_proof)
+    elif isinstance(a, HistoryAnchor):  # a pair per level, the peaks' root, historyRoot
+        n += len(a.inclusion.siblings) + perms(b"", 32 + 32 * len(a.inclusion.peaks)) + 2
     for b in w.blocks:
         items = b.transactions + b.receipts
         n += sum(perms(x, LEAF_OVERHEAD_BYTES) for x in items)
@@ -222,6 +248,7 @@ def estimate_cycles(w: Witness) -> dict[str, int]:
         "storage proofs": c["storage proofs"] * CYCLES["storage"],
         "receipts": c["receipts"] * CYCLES["receipt"],
         "transactions": c["transactions"] * CYCLES["transaction"],
+        "anchor": 0 if w.anchor.kind == ANCHOR_WALK else anchor_cycles(w.anchor.kind, 0, 0),
     }
     est["total"] = sum(est.values())
     return est

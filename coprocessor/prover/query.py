@@ -55,6 +55,7 @@ def check_journal(compiled: CompiledQuery, chain_id: int, journal: bytes) -> Jou
         compiled.query_hash,
         compiled.anchor,
         compiled.witness.anchor_hash,
+        compiled.witness.history_root,
         compiled.plan.first_block,
         compiled.plan.last_block,
         compiled.params_bytes,

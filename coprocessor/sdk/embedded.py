@@ -11,6 +11,7 @@ from coprocessor.compiler import CatalogueQuery, CompiledQuery, catalogue
 from coprocessor.compiler import compile as compile_sql
 from coprocessor.compiler.journal import QUERY_GUEST
 from coprocessor.errors import InvalidArgument, StoreLockedError
+from coprocessor.history import HistoryJournal, StepLog, default_path
 from coprocessor.indexer import Indexer
 from coprocessor.prover import OnProgress, check_journal, prove_query
 from coprocessor.sdk.anchor import check_anchor
@@ -87,15 +88,46 @@ class Coprocessor:
         params: dict | None = None,
         at_block: int | None = None,
         views: dict[str, str] | None = None,
+        anchor: str | None = None,
+        history: HistoryJournal | None = None,
     ) -> CompiledQuery:
-        """Plan + witness + expected result (DuckDB's answer). `sql` may be a catalogue query."""
+        """Plan + witness + expected result (DuckDB's answer). `sql` may be a catalogue query.
+
+        `anchor` ("walk", "history", "eip2935"; default: the cheapest allowed) says how the
+        range is tied to a block a contract can check (coprocessor/compiler/PLAN.md
+        "Anchors"). "history" anchors on `history`, a proven BlockHistory state (default: the
+        last one `coprocessor history prove` recorded next to the index); the contract must
+        know its root. Without `anchor`, a given `history` is used when it is cheapest."""
         if isinstance(sql, CatalogueQuery):
             views, params = {**sql.views, **(views or {})}, sql.typed_params(params)
             sql = sql.sql
+        if anchor == "history" and history is None:
+            history = self.proven_history()
         fetch = self._indexer.fetch_state if self._indexer is not None else None
         return compile_sql(
-            sql, params=params, store=self.store, at_block=at_block, views=views, fetch_state=fetch
+            sql,
+            params=params,
+            store=self.store,
+            at_block=at_block,
+            views=views,
+            fetch_state=fetch,
+            history=history,
+            anchor_kind=anchor,
         )
+
+    def proven_history(self) -> HistoryJournal:
+        """The accumulator state last proven for this index (`coprocessor history prove`)."""
+        path = default_path(self.store.path)
+        if not path.exists():
+            raise InvalidArgument(
+                f"no proven block history for {self.store.path}: run `coprocessor history "
+                f"prove --db {self.store.path}` first"
+            )
+        with StepLog(path) as log:
+            step = log.last()
+        if step is None:
+            raise InvalidArgument(f"the history step log {path} has no proven step yet")
+        return step.journal
 
     def explain(
         self,
@@ -104,8 +136,12 @@ class Coprocessor:
         params: dict | None = None,
         at_block: int | None = None,
         views: dict[str, str] | None = None,
+        anchor: str | None = None,
+        history: HistoryJournal | None = None,
     ) -> str:
-        return self.compile(sql, params=params, at_block=at_block, views=views).explain()
+        return self.compile(
+            sql, params=params, at_block=at_block, views=views, anchor=anchor, history=history
+        ).explain()
 
     def prove(
         self,
@@ -114,6 +150,8 @@ class Coprocessor:
         params: dict | None = None,
         at_block: int | None = None,
         views: dict[str, str] | None = None,
+        anchor: str | None = None,
+        history: HistoryJournal | None = None,
         dev: bool = False,
         segment_po2: int | None = zkvm.DEFAULT_PROVE_SEGMENT_PO2,
         workers: int = 1,
@@ -125,8 +163,11 @@ class Coprocessor:
 
         dev=True: executor + fake receipt (seconds). `workers` > 1 proves the segments in that
         many local processes, `ray_address` on a Ray cluster (both give a succinct receipt);
-        `on_progress` hears of every segment proven (coprocessor.prover.Progress)."""
-        compiled = self.compile(sql, params=params, at_block=at_block, views=views)
+        `on_progress` hears of every segment proven (coprocessor.prover.Progress); `anchor` and
+        `history` as in `compile`."""
+        compiled = self.compile(
+            sql, params=params, at_block=at_block, views=views, anchor=anchor, history=history
+        )
         return self.prove_compiled(
             compiled,
             dev=dev,

@@ -128,6 +128,8 @@ class QueryResult:
     sql: str | None = None
     params: bytes = b""  # abi.encode(parameter values), as committed in the journal
     param_types: list[str] = field(default_factory=list)  # their ABI types (declaration order)
+    # the BlockHistory root the anchor is proven in (zero: anchored on a block hash)
+    history_root: bytes = bytes(32)
 
     @property
     def param_values(self) -> tuple:
@@ -193,6 +195,7 @@ class QueryResult:
             self.query_hash,
             self.anchor_number,
             self.anchor_hash,
+            self.history_root,
             self.first_block,
             self.last_block,
             self.params,
@@ -246,7 +249,11 @@ class QueryResult:
             "params": "0x" + self.params.hex(),
             "param_types": self.param_types,
             "chain_id": self.chain_id,
-            "anchor": {"number": self.anchor_number, "hash": "0x" + self.anchor_hash.hex()},
+            "anchor": {
+                "number": self.anchor_number,
+                "hash": "0x" + self.anchor_hash.hex(),
+                "history_root": "0x" + self.history_root.hex(),
+            },
             "first_block": self.first_block,
             "last_block": self.last_block,
             "image_id": "0x" + self.image_id.hex(),
@@ -333,6 +340,7 @@ class QueryResult:
             chain_id=j.chain_id,
             anchor_number=j.anchor_number,
             anchor_hash=j.anchor_hash,
+            history_root=j.history_root,
             first_block=j.first_block,
             last_block=j.last_block,
             params=j.params,

@@ -235,6 +235,7 @@ def _result_message(job: Job, receipt_size: int) -> pb.QueryResult:
         chain_id=j.chain_id,
         anchor_number=j.anchor_number,
         anchor_hash=j.anchor_hash,
+        history_root=j.history_root,
         first_block=j.first_block,
         last_block=j.last_block,
         image_id=bytes.fromhex(stats.get("image_id", "")),

@@ -264,18 +264,25 @@ def test_explain_and_anchor(env):
     )
     text = q.explain()
     assert "estimated guest cycles" in text and "queryHash 0x" + q.query_hash.hex() in text
-    assert len(q.witness.headers) == h.last_block - h.first_block + 1  # anchor = latest indexed
-    q2 = compile(
-        q.sql,
-        params={
-            "token": h.tokens["DUSD"],
-            "account": h.accounts[1],
-            "from_block": h.first_block,
-            "to_block": h.first_block + 5,
-        },
-        store=store,
-        at_block=h.first_block + 5,
+    # anchored at the latest indexed block, 24 blocks after the range: EIP-2935 storage of
+    # that block (the devchain is post-Prague) costs less than walking 24 headers
+    assert q.anchor == h.last_block and "EIP-2935" in text
+    assert len(q.witness.headers) == 6
+    walked = compile(
+        q.sql, params=q2_params(h), store=store, anchor_kind="walk"
     )
+    assert walked.anchor == h.last_block and walked.expected == q.expected
+    assert len(walked.witness.headers) == h.last_block - h.first_block + 1
+    q2 = compile(q.sql, params=q2_params(h), store=store, at_block=h.first_block + 5)
     assert q2.query_hash == q.query_hash and len(q2.witness.headers) == 6
     assert q2.expected == q.expected
-    assert len(q2.witness_bytes) < len(q.witness_bytes)
+    assert len(q2.witness_bytes) < len(walked.witness_bytes)
+
+
+def q2_params(h) -> dict:
+    return {
+        "token": h.tokens["DUSD"],
+        "account": h.accounts[1],
+        "from_block": h.first_block,
+        "to_block": h.first_block + 5,
+    }

@@ -17,6 +17,7 @@ from coprocessor.compiler import compile, native
 from coprocessor.compiler import plan as P
 from coprocessor.compiler import schema as S
 from coprocessor.compiler import witness as W
+from coprocessor.compiler.anchors import WalkAnchor
 from coprocessor.compiler.journal import JOURNAL_VERSION, decode_journal, guest_input
 from coprocessor.errors import ExecutionError, PlanRejectedError, QueryEvaluationError
 
@@ -58,6 +59,7 @@ def test_catalogue_query_in_guest(guest, env, chain_id, name):
     assert (j.version, j.chain_id) == (JOURNAL_VERSION, chain_id)
     assert (j.first_block, j.last_block) == (q.plan.first_block, q.plan.last_block)
     assert (j.anchor_number, j.anchor_hash) == (q.anchor, q.witness.anchor_hash)
+    assert j.history_root == q.witness.history_root
     print(f"{name}: {ex.user_cycles:,} user cycles, {len(j.rows)} rows")
 
 
@@ -170,7 +172,7 @@ def test_missing_block_item(guest, transfers, chain_id):
 
 def test_wrong_anchor_hash(guest, transfers, chain_id):
     w = _copy(transfers.witness)
-    w.anchor_hash = _flip(w.anchor_hash, 0)
+    w.anchor = WalkAnchor(w.anchor.number, _flip(w.anchor.hash, 0))
     _fails(guest, transfers, chain_id, w)
 
 
@@ -267,7 +269,7 @@ def test_missing_header(guest, transfers, chain_id):
 
 def test_wrong_anchor_number(guest, transfers, chain_id):
     w = _copy(transfers.witness)
-    w.anchor_number += 1
+    w.anchor = WalkAnchor(w.anchor.number + 1, w.anchor.hash)
     _fails(guest, transfers, chain_id, w)
 
 
@@ -387,7 +389,7 @@ def test_bloom_key_attack_fails(guest, env, chain_id):
     assert q.plan.bloom_keys == () and q.expected[0][0] > 0
     attack = dataclasses.replace(q.plan, bloom_keys=((node.history.tokens["DUSD"], NOTHING),))
     assert attack.encode() == q.plan.encode()  # the keys are not part of the plan
-    w = W.build(store, attack, q.source, q.anchor, [])
+    w = W.build(store, attack, q.source, q.witness.anchor, [])
     assert all(b.mode == W.MODE_BLOOM_SKIP for b in w.blocks)  # every block skippable
     with pytest.raises(ExecutionError, match="bloom does not prove absence"):
         execute(guest, q, chain_id, witness=w)

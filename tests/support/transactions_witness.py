@@ -14,6 +14,7 @@ from eth_hash.auto import keccak
 from coprocessor import ethcore
 from coprocessor.compiler import compile
 from coprocessor.compiler import witness as W
+from coprocessor.compiler.anchors import WalkAnchor
 from coprocessor.indexer.encode import header_rlp
 
 from support import mainnet
@@ -47,5 +48,5 @@ def query_input(block: dict, raw_txs: list[bytes], sql: str, number: int | None 
     header = rlp.encode(fields)
     q = compile(sql.format(n=n))
     items = [W.BlockItem(n, W.MODE_TXS_RECEIPTS, raw_txs, receipts)]
-    witness = W.Witness(n, keccak(header), [header], items, [])
+    witness = W.Witness(WalkAnchor(n, keccak(header)), [header], items, [])
     return q, rlp.encode([MAINNET, q.plan_bytes, witness.encode(), q.params_bytes])

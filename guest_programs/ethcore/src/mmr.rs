@@ -387,17 +387,42 @@ impl HistoryState {
     /// earliestParentHash, uint256 origin, uint256 latest, bytes32 latestHash, bytes32
     /// forwardRoot, bytes32 backwardRoot)).
     pub fn history_root(&self) -> B256 {
-        let mut data = Vec::with_capacity(8 * 32);
-        push_word_u64(&mut data, self.chain_id);
-        push_word_u64(&mut data, self.earliest);
-        data.extend_from_slice(&self.earliest_parent_hash);
-        push_word_u64(&mut data, self.origin);
-        push_word_u64(&mut data, self.latest);
-        data.extend_from_slice(&self.latest_hash);
-        data.extend_from_slice(&self.forward.root());
-        data.extend_from_slice(&self.backward.root());
-        keccak256(&data)
+        history_root(
+            self.chain_id,
+            self.earliest,
+            &self.earliest_parent_hash,
+            self.origin,
+            self.latest,
+            &self.latest_hash,
+            &self.forward.root(),
+            &self.backward.root(),
+        )
     }
+}
+
+/// historyRoot of a state given by its fields and its two MMR roots (see
+/// [`HistoryState::history_root`]); the query guest computes it from an anchor's fields.
+#[allow(clippy::too_many_arguments)]
+pub fn history_root(
+    chain_id: u64,
+    earliest: u64,
+    earliest_parent_hash: &B256,
+    origin: u64,
+    latest: u64,
+    latest_hash: &B256,
+    forward_root: &B256,
+    backward_root: &B256,
+) -> B256 {
+    let mut data = Vec::with_capacity(8 * 32);
+    push_word_u64(&mut data, chain_id);
+    push_word_u64(&mut data, earliest);
+    data.extend_from_slice(earliest_parent_hash);
+    push_word_u64(&mut data, origin);
+    push_word_u64(&mut data, latest);
+    data.extend_from_slice(latest_hash);
+    data.extend_from_slice(forward_root);
+    data.extend_from_slice(backward_root);
+    keccak256(&data)
 }
 
 // ------------------------------------------------------------------ one batch

@@ -1,8 +1,9 @@
-//! The journal the query guest commits (PLAN.md "Journal", version 2; decoded identically
+//! The journal the query guest commits (PLAN.md "Journal", version 3; decoded identically
 //! by contracts/CoprocessorJournal.sol and coprocessor/compiler/journal.py):
 //!
-//! `abi.encode(uint8 version = 2, uint64 chainId, bytes32 queryHash, uint64 anchorNumber,
-//! bytes32 anchorHash, uint64 firstBlock, uint64 lastBlock, bytes params, bytes result)`.
+//! `abi.encode(uint8 version = 3, uint64 chainId, bytes32 queryHash, uint64 anchorNumber,
+//! bytes32 anchorHash, bytes32 historyRoot, uint64 firstBlock, uint64 lastBlock, bytes params,
+//! bytes result)`.
 
 use alloc::vec::Vec;
 
@@ -10,9 +11,9 @@ use crate::abi::{bytes_tail, word_u64};
 use crate::{Error, Result};
 
 /// Journal format version.
-pub const JOURNAL_VERSION: u8 = 2;
+pub const JOURNAL_VERSION: u8 = 3;
 /// Head words of the journal (the two `bytes` are offsets into the tail).
-const HEAD_WORDS: usize = 9;
+const HEAD_WORDS: usize = 10;
 
 /// The journal's fields (before ABI encoding).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,10 +22,12 @@ pub struct Journal {
     pub chain_id: u64,
     /// keccak256(plan template bytes)
     pub query_hash: [u8; 32],
-    /// anchor block number (newest header)
+    /// anchor block number (PLAN.md "Anchors")
     pub anchor_number: u64,
-    /// anchor block hash (the newest header hashes to it)
+    /// anchor block hash
     pub anchor_hash: [u8; 32],
+    /// root of the BlockHistory state the anchor is proven in (zero: checked by its hash)
+    pub history_root: [u8; 32],
     /// the concrete plan's first block
     pub first_block: u64,
     /// the concrete plan's last block
@@ -40,14 +43,15 @@ fn padded(n: usize) -> usize {
 }
 
 impl Journal {
-    /// The ABI encoding (9 head words; `params` at 0x120, then `result`).
+    /// The ABI encoding (10 head words; `params` at 0x140, then `result`).
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(32 * 13 + self.params.len() + self.result.len());
+        let mut out = Vec::with_capacity(32 * 14 + self.params.len() + self.result.len());
         word_u64(&mut out, JOURNAL_VERSION as u64);
         word_u64(&mut out, self.chain_id);
         out.extend_from_slice(&self.query_hash);
         word_u64(&mut out, self.anchor_number);
         out.extend_from_slice(&self.anchor_hash);
+        out.extend_from_slice(&self.history_root);
         word_u64(&mut out, self.first_block);
         word_u64(&mut out, self.last_block);
         let params_at = 32 * HEAD_WORDS;
@@ -61,11 +65,11 @@ impl Journal {
         out
     }
 
-    /// Decodes a version-2 journal, accepting only its canonical encoding (the one
+    /// Decodes a version-3 journal, accepting only its canonical encoding (the one
     /// [`Journal::encode`] writes: every word in range, standard offsets, zero padding,
     /// nothing after the result).
     pub fn decode(data: &[u8]) -> Result<Journal> {
-        let bad = Error::Invalid("not a canonical version-2 journal");
+        let bad = Error::Invalid("not a canonical version-3 journal");
         let word = |i: usize| data.get(32 * i..32 * i + 32).ok_or(bad);
         let small = |i: usize| -> Result<u64> {
             let w = word(i)?;
@@ -76,7 +80,7 @@ impl Journal {
         };
         let fixed = |i: usize| -> Result<[u8; 32]> { word(i)?.try_into().map_err(|_| bad) };
         if small(0)? != JOURNAL_VERSION as u64 {
-            return Err(Error::Invalid("journal version is not 2"));
+            return Err(Error::Invalid("journal version is not 3"));
         }
         let tail = |at: u64| -> Result<Vec<u8>> {
             let at = usize::try_from(at).map_err(|_| bad)?;
@@ -97,10 +101,11 @@ impl Journal {
             query_hash: fixed(2)?,
             anchor_number: small(3)?,
             anchor_hash: fixed(4)?,
-            first_block: small(5)?,
-            last_block: small(6)?,
-            params: tail(small(7)?)?,
-            result: tail(small(8)?)?,
+            history_root: fixed(5)?,
+            first_block: small(6)?,
+            last_block: small(7)?,
+            params: tail(small(8)?)?,
+            result: tail(small(9)?)?,
         };
         if journal.encode() != data {
             return Err(bad);

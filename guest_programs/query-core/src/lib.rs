@@ -4,7 +4,8 @@
 //!    checked against the declared types, substituted, state domains and bloom keys
 //!    derived) and check the concrete plan (types, bloom keys, bounds: `check`), then
 //!    the witness (coprocessor/compiler/PLAN.md);
-//! 2. verify the header chain from `first_block` to the anchor hash;
+//! 2. verify the header chain from `first_block` to its newest header and tie that one to
+//!    the anchor (`anchor`: a block hash, a BlockHistory root or EIP-2935 storage);
 //! 3. build the source rows, each checked against its header's roots
 //!    (transactions / receipts tries rebuilt, senders recovered when `from` is read, bloom skips proven, state proofs verified);
 //! 4. evaluate the plan (`eval`: the one definition of its meaning; the compiler
@@ -18,6 +19,7 @@
 extern crate alloc;
 
 pub mod abi;
+pub mod anchor;
 pub mod check;
 pub mod eval;
 pub mod journal;
@@ -83,8 +85,9 @@ pub fn run(input: &[u8]) -> Result<Vec<u8>> {
     Ok(Journal {
         chain_id,
         query_hash,
-        anchor_number: scanned.anchor_number,
-        anchor_hash: scanned.anchor_hash,
+        anchor_number: scanned.anchor.number,
+        anchor_hash: scanned.anchor.hash,
+        history_root: scanned.anchor.history_root,
         first_block: plan.first_block,
         last_block: plan.last_block,
         params: params.to_vec(),

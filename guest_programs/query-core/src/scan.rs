@@ -3,7 +3,7 @@
 
 use alloc::vec::Vec;
 use ethcore::bloom::BloomBits;
-use ethcore::chain::verify_chain_raw;
+use ethcore::chain::verify_chain_refs;
 use ethcore::header::{be_u256, be_u64, SealedHeaderRef};
 use ethcore::mpt::verify_account_proof;
 use ethcore::receipt::{LogRef, Outcome, ReceiptRef};
@@ -14,9 +14,13 @@ use ethcore::transaction::{
 use ethcore::trie::ordered_trie_root;
 use ethcore::{Error as EthError, EMPTY_CODE_HASH, EMPTY_ROOT, U256};
 
+use crate::anchor::{self, Anchored};
 use crate::eval::{eval, keeps, Ctx};
 use crate::plan::{Plan, Source, EV_ADDRESS, EV_BOOL, EV_UINT};
 use crate::{Error, Result, Value};
+
+/// Witness format version (PLAN.md "Witness").
+pub const WITNESS_VERSION: u64 = 2;
 
 /// Block modes.
 pub const MODE_BLOOM_SKIP: u64 = 1;
@@ -27,10 +31,8 @@ pub const MODE_TXS_RECEIPTS: u64 = 3;
 
 /// What the scan proved.
 pub struct Scanned {
-    /// newest header's number
-    pub anchor_number: u64,
-    /// newest header's hash
-    pub anchor_hash: [u8; 32],
+    /// the anchor the journal commits (PLAN.md "Anchors")
+    pub anchor: Anchored,
     /// rows where the filter is TRUE, in scan order
     pub kept: Vec<Vec<Value>>,
 }
@@ -109,31 +111,33 @@ pub const TX_FROM: usize = 4;
 /// Verify the witness against the plan and return the kept rows.
 pub fn scan(plan: &Plan, witness: &[u8], chain_id: u64) -> Result<Scanned> {
     let mut w = rlp::list_exact(witness)?;
-    if w.u64()? != 1 {
-        return Err(Error::Invalid("witness version is not 1"));
+    if w.u64()? != WITNESS_VERSION {
+        return Err(Error::Invalid("witness version is not 2"));
     }
-    let anchor_number = w.u64()?;
-    let anchor_hash = w.fixed::<32>()?;
+    let anchor_item = w.list()?;
     let headers_rlp = strings(w.list()?)?;
     let blocks = w.list()?;
     let state = w.list()?;
     w.finish()?;
 
-    // headers first_block ..= anchor, linked by parent hash to the anchor hash
+    // headers first_block ..= N linked by parent hash, N tied to the anchor
     if headers_rlp.len() as u64 > crate::check::MAX_BLOCKS {
         return Err(Error::Invalid("more headers than a witness may hold"));
     }
-    let headers = verify_chain_raw(&headers_rlp, &anchor_hash)?;
+    let mut headers = Vec::with_capacity(headers_rlp.len());
+    for raw in &headers_rlp {
+        headers.push(SealedHeaderRef::decode(raw)?);
+    }
+    let newest = *headers.last().ok_or(Error::Eth(EthError::EmptyChain))?;
+    verify_chain_refs(&headers, &newest.hash)?;
+    let anchored = anchor::check(anchor_item, &newest, chain_id)?;
     if headers[0].header.number != plan.first_block {
         return Err(Error::Invalid(
             "oldest header is not the plan's first block",
         ));
     }
-    if headers[headers.len() - 1].header.number != anchor_number {
-        return Err(Error::Invalid("newest header is not the anchor number"));
-    }
-    if plan.last_block > anchor_number {
-        return Err(Error::Invalid("plan's last block is after the anchor"));
+    if plan.last_block > newest.header.number {
+        return Err(Error::Invalid("plan's last block is after the newest header"));
     }
     let header = |n: u64| -> &SealedHeaderRef<'_> { &headers[(n - plan.first_block) as usize] };
 
@@ -173,8 +177,7 @@ pub fn scan(plan: &Plan, witness: &[u8], chain_id: u64) -> Result<Scanned> {
         }
     }
     Ok(Scanned {
-        anchor_number,
-        anchor_hash,
+        anchor: anchored,
         kept: rows.kept,
     })
 }

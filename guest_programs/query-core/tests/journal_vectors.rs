@@ -47,6 +47,7 @@ fn decodes_every_shared_vector() {
         assert_eq!(j.query_hash.to_vec(), hex(field(v, "queryHash")));
         assert_eq!(j.anchor_number, num("anchorNumber"));
         assert_eq!(j.anchor_hash.to_vec(), hex(field(v, "anchorHash")));
+        assert_eq!(j.history_root.to_vec(), hex(field(v, "historyRoot")));
         assert_eq!(j.first_block, num("firstBlock"));
         assert_eq!(j.last_block, num("lastBlock"));
         assert_eq!(j.params, hex(field(v, "params")));
@@ -66,7 +67,7 @@ fn refuses_other_versions_and_tampered_bytes() {
     assert!(Journal::decode(&long).is_err());
     assert!(Journal::decode(&bytes[..bytes.len() - 1]).is_err());
     let mut offset = bytes.clone();
-    offset[32 * 8 - 1] ^= 0x20; // the params offset is no longer 0x120
+    offset[32 * 9 - 1] ^= 0x20; // the params offset is no longer 0x140
     assert!(Journal::decode(&offset).is_err());
     let mut high = bytes;
     high[32] = 1; // chainId word above uint64
