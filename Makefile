@@ -117,6 +117,7 @@ bench: setup
 	$(PY) scripts/bench_indexer.py
 	$(PY) scripts/bench_server.py
 	$(PY) scripts/bench_prover.py
+	$(PY) scripts/bench_history.py
 	@echo "contract gas (forge; fulfil with the mock verifier: RISC Zero's router adds ~316k on real networks)"
 	$(FORGE) test --match-path contracts/test/Gas.t.sol -vv
 

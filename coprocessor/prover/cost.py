@@ -142,21 +142,21 @@ class CostEstimate:
             out.append("  no proving calibration on this machine: run `make bench` for times")
             return out
         note = " (sizes scaled from measured ones)" if self.extrapolated else ""
-        times = ", ".join(f"{w} worker(s) ~{_duration(self.seconds(w) or 0)}" for w in (1, 2, 4, 8))
+        times = ", ".join(f"{w} worker(s) ~{duration_text(self.seconds(w) or 0)}" for w in (1, 2, 4, 8))
         out.append(f"  estimated on this machine{note}: {times}")
         if within is not None:
             need = self.workers_within(within)
-            critical = _duration(self.critical_path_seconds or 0)
+            critical = duration_text(self.critical_path_seconds or 0)
             verdict = (
                 f"{need} worker(s)"
                 if need is not None
                 else f"not possible (critical path ~{critical})"
             )
-            out.append(f"  to finish within {_duration(within)}: {verdict}")
+            out.append(f"  to finish within {duration_text(within)}: {verdict}")
         return out
 
 
-def _duration(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:.0f} s"
     if seconds < 7200:
