@@ -77,9 +77,9 @@ class _ClientBase:
         return catalogue()
 
     @staticmethod
-    def _submit_request(sql, params, at_block, views, dev, kind, request_id):
+    def _submit_request(sql, params, at_block, views, dev, kind, request_id, anchor=None):
         return pb.SubmitQueryRequest(
-            query=query_message(sql, params, at_block, views),
+            query=query_message(sql, params, at_block, views, anchor),
             proof_kind=PROOF_KINDS["dev" if dev else kind],
             request_id=request_id or uuid.uuid4().hex,
         )
@@ -137,8 +137,10 @@ class Client(_ClientBase):
                 raise rpc_error(err) from None
         raise AssertionError("unreachable")
 
-    def explain(self, sql: Question, *, params=None, at_block=None, views=None) -> str:
-        req = pb.ExplainQueryRequest(query=query_message(sql, params, at_block, views))
+    def explain(
+        self, sql: Question, *, params=None, at_block=None, views=None, anchor=None
+    ) -> str:
+        req = pb.ExplainQueryRequest(query=query_message(sql, params, at_block, views, anchor))
         return self._call("ExplainQuery", req, idempotent=True).explanation
 
     def submit(
@@ -151,8 +153,10 @@ class Client(_ClientBase):
         dev: bool = False,
         kind: str = "composite",
         request_id: str | None = None,
+        anchor: str | None = None,
     ) -> JobInfo:
-        req = self._submit_request(sql, params, at_block, views, dev, kind, request_id)
+        """Queues the query (`anchor`: "walk", "history", "eip2935"; see Coprocessor.compile)."""
+        req = self._submit_request(sql, params, at_block, views, dev, kind, request_id, anchor)
         resp = self._call("SubmitQuery", req, idempotent=True)
         return JobInfo.of(resp.job, resp.created)
 
@@ -224,10 +228,13 @@ class Client(_ClientBase):
         dev: bool = False,
         kind: str = "composite",
         timeout: float | None = None,
+        anchor: str | None = None,
     ) -> QueryResult:
         """Submits, waits and returns the verified result (dev=True: fake receipt, verified
         with allow_dev)."""
-        job = self.submit(sql, params=params, at_block=at_block, views=views, dev=dev, kind=kind)
+        job = self.submit(
+            sql, params=params, at_block=at_block, views=views, dev=dev, kind=kind, anchor=anchor
+        )
         return self.result(
             job.job_id, sql=sql, params=params, views=views, allow_dev=dev, timeout=timeout
         )
@@ -287,8 +294,10 @@ class AsyncClient(_ClientBase):
                 raise rpc_error(err) from None
         raise AssertionError("unreachable")
 
-    async def explain(self, sql: Question, *, params=None, at_block=None, views=None) -> str:
-        req = pb.ExplainQueryRequest(query=query_message(sql, params, at_block, views))
+    async def explain(
+        self, sql: Question, *, params=None, at_block=None, views=None, anchor=None
+    ) -> str:
+        req = pb.ExplainQueryRequest(query=query_message(sql, params, at_block, views, anchor))
         return (await self._call("ExplainQuery", req, idempotent=True)).explanation
 
     async def submit(
@@ -301,8 +310,10 @@ class AsyncClient(_ClientBase):
         dev: bool = False,
         kind: str = "composite",
         request_id: str | None = None,
+        anchor: str | None = None,
     ) -> JobInfo:
-        req = self._submit_request(sql, params, at_block, views, dev, kind, request_id)
+        """Queues the query (`anchor`: "walk", "history", "eip2935"; see Coprocessor.compile)."""
+        req = self._submit_request(sql, params, at_block, views, dev, kind, request_id, anchor)
         resp = await self._call("SubmitQuery", req, idempotent=True)
         return JobInfo.of(resp.job, resp.created)
 
@@ -372,10 +383,11 @@ class AsyncClient(_ClientBase):
         dev: bool = False,
         kind: str = "composite",
         timeout: float | None = None,
+        anchor: str | None = None,
     ) -> QueryResult:
         """See Client.prove."""
         job = await self.submit(
-            sql, params=params, at_block=at_block, views=views, dev=dev, kind=kind
+            sql, params=params, at_block=at_block, views=views, dev=dev, kind=kind, anchor=anchor
         )
         return await self.result(
             job.job_id, sql=sql, params=params, views=views, allow_dev=dev, timeout=timeout

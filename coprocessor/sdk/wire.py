@@ -169,6 +169,7 @@ def query_message(
     params: dict | None = None,
     at_block: int | None = None,
     views: dict[str, str] | None = None,
+    anchor: str | None = None,
 ) -> pb.Query:
     """A question as a message: SQL (a catalogue query is sent as its SQL and views)."""
     if isinstance(sql, CatalogueQuery):
@@ -180,6 +181,8 @@ def query_message(
     )
     if at_block is not None:
         msg.at_block = at_block
+    if anchor is not None:
+        msg.anchor = anchor
     return msg
 
 
@@ -197,6 +200,7 @@ def request_of(query: pb.Query, proof_kind: int) -> dict:
         "params": dict(query.params),
         "views": dict(query.views),
         "at_block": query.at_block if query.HasField("at_block") else None,
+        "anchor": query.anchor if query.HasField("anchor") else None,
         "proof_kind": kind,
     }
 

@@ -71,6 +71,7 @@ class QueryService(pb_grpc.QueryServiceServicer):
             params=request["params"] or None,
             at_block=request["at_block"],
             views=request["views"] or None,
+            anchor=request.get("anchor"),  # queues written before anchors have no key
         )
 
     def _task(self, compiled: CompiledQuery, kind: str) -> ProvingTask:

@@ -186,3 +186,17 @@ def test_index_status_and_reflection(client, server, env):
         )
         tables = {t.name for t in call(request, timeout=10).tables}
     assert {"blocks", "logs", "erc20_transfers"} <= tables
+
+
+def test_the_anchor_is_chosen_by_the_request(client, embedded, env):
+    """`anchor=` reaches the server's compiler: the default walks the 3 headers after the
+    block read, EIP-2935 storage is taken when asked (and proven), an unknown kind is
+    INVALID_ARGUMENT."""
+    name = "erc20_balance_at_block"  # a block 3 before the last indexed one
+    params = params_for(env, name)
+    assert "walk: headers up to anchor block" in client.explain(CAT[name], params=params)
+    eip = client.prove(CAT[name], params=params, dev=True, anchor="eip2935")
+    _same_answer(eip, embedded.prove(CAT[name], params=params, dev=True, anchor="eip2935"))
+    assert "EIP-2935" in client.explain(CAT[name], params=params, anchor="eip2935")
+    with pytest.raises(InvalidArgument, match="anchor kind"):
+        client.explain(CAT[name], params=params, anchor="nearby")
