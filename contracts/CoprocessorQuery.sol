@@ -2,6 +2,7 @@
 pragma solidity 0.8.37;
 
 import {IRiscZeroVerifier} from "./interfaces/IRiscZeroVerifier.sol";
+import {IBlockHistory} from "./interfaces/IBlockHistory.sol";
 import {ICoprocessorClient} from "./interfaces/ICoprocessorClient.sol";
 import {CoprocessorJournal} from "./CoprocessorJournal.sol";
 
@@ -10,7 +11,9 @@ import {CoprocessorJournal} from "./CoprocessorJournal.sol";
 /// fulfiller is paid for its gas plus the protocol fee and the rest of the escrow goes back.
 ///
 /// Trust: the seal is checked by `verifier` (RISC Zero's verifier router on real networks) for
-/// the pinned `queryImageId`; the journal's anchor block hash is checked on this chain; the
+/// the pinned `queryImageId`; the journal's anchor is canonical here either by its block hash
+/// (blockhash() or EIP-2935, when the journal's historyRoot is zero) or because the pinned
+/// `blockHistory` once accepted the state whose root the guest proved the anchor in; the
 /// journal's queryHash, params and chain id are checked against the request. The proof is the
 /// only permission: fulfilment is open to anyone. See contracts/README.md for the rules.
 contract CoprocessorQuery {
@@ -56,6 +59,9 @@ contract CoprocessorQuery {
     IRiscZeroVerifier public immutable verifier;
     /// @notice Image ID of the query guest whose journals this contract accepts.
     bytes32 public immutable queryImageId;
+    /// @notice The block-hash accumulator whose known roots anchor journals with a non-zero
+    /// historyRoot; address(0): such journals are refused (HistoryAnchorsDisabled).
+    IBlockHistory public immutable blockHistory;
     /// @notice Paid to the fulfiller on top of its gas; part of every escrow.
     uint256 public immutable protocolFee;
     /// @notice Gas a fulfilment may cost besides the callback (seal verification, checks,
@@ -115,6 +121,10 @@ contract CoprocessorQuery {
     error WrongChain(uint256 journalChainId, uint256 chainId);
     error AnchorUnavailable(uint256 anchorNumber);
     error AnchorMismatch(uint256 anchorNumber, bytes32 journalHash, bytes32 chainHash);
+    /// @notice The journal is anchored on a BlockHistory root but this contract has no blockHistory.
+    error HistoryAnchorsDisabled();
+    /// @notice blockHistory never accepted the state whose root the journal is anchored on.
+    error UnknownHistoryRoot(bytes32 historyRoot);
     error InsufficientGasForCallback();
     error NotRefundee(address caller, address refundee);
     error DeadlineNotPassed(uint256 deadline, uint256 blockNumber);
@@ -134,17 +144,21 @@ contract CoprocessorQuery {
     constructor(
         IRiscZeroVerifier verifier_,
         bytes32 queryImageId_,
+        IBlockHistory blockHistory_,
         uint256 protocolFee_,
         uint256 fulfillOverheadGas_,
         uint256 deadlineBlocks_,
         uint256 maxCallbackGasLimit_
     ) {
         if (
-            address(verifier_).code.length == 0 || fulfillOverheadGas_ == 0 || deadlineBlocks_ == 0
-                || deadlineBlocks_ > type(uint32).max || maxCallbackGasLimit_ > type(uint32).max
+            address(verifier_).code.length == 0
+                || (address(blockHistory_) != address(0) && address(blockHistory_).code.length == 0)
+                || fulfillOverheadGas_ == 0 || deadlineBlocks_ == 0 || deadlineBlocks_ > type(uint32).max
+                || maxCallbackGasLimit_ > type(uint32).max
         ) revert InvalidConfiguration();
         verifier = verifier_;
         queryImageId = queryImageId_;
+        blockHistory = blockHistory_;
         protocolFee = protocolFee_;
         fulfillOverheadGas = fulfillOverheadGas_;
         deadlineBlocks = deadlineBlocks_;
@@ -332,15 +346,25 @@ contract CoprocessorQuery {
     // ---------------------------------------------------------------------------------------
     // checks
 
-    /// @dev The journal's chain, its anchor on this chain, and the seal for the pinned image.
+    /// @dev The journal's chain, its anchor on this chain, and the seal for the pinned image. The
+    /// anchor: with historyRoot zero, its hash is this chain's hash of anchorNumber (blockHashOf);
+    /// otherwise the guest proved it inside the BlockHistory state of that root, and that state
+    /// is taken as canonical here when blockHistory once accepted it (the anchor's own hash is
+    /// not looked up: it may be far older than EIP-2935 serves).
     function _checkProven(CoprocessorJournal.Journal memory decoded, bytes calldata journal, bytes calldata seal)
         private
         view
     {
         if (decoded.chainId != block.chainid) revert WrongChain(decoded.chainId, block.chainid);
-        bytes32 onChain = blockHashOf(decoded.anchorNumber);
-        if (onChain != decoded.anchorHash) {
-            revert AnchorMismatch(decoded.anchorNumber, decoded.anchorHash, onChain);
+        if (decoded.historyRoot == bytes32(0)) {
+            bytes32 onChain = blockHashOf(decoded.anchorNumber);
+            if (onChain != decoded.anchorHash) {
+                revert AnchorMismatch(decoded.anchorNumber, decoded.anchorHash, onChain);
+            }
+        } else {
+            IBlockHistory history = blockHistory;
+            if (address(history) == address(0)) revert HistoryAnchorsDisabled();
+            if (!history.isKnownRoot(decoded.historyRoot)) revert UnknownHistoryRoot(decoded.historyRoot);
         }
         verifier.verify(seal, queryImageId, sha256(journal));
     }

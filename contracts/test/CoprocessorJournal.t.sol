@@ -36,6 +36,7 @@ contract CoprocessorJournalTest is JournalVectors {
             vm.assertEq(j.queryHash, keccak256(v.plan), v.name);
             vm.assertEq(j.anchorNumber, v.anchorNumber, v.name);
             vm.assertEq(j.anchorHash, v.anchorHash, v.name);
+            vm.assertEq(j.historyRoot, v.historyRoot, v.name);
             vm.assertEq(j.firstBlock, v.firstBlock, v.name);
             vm.assertEq(j.lastBlock, v.lastBlock, v.name);
             vm.assertEq(j.params, v.params, v.name);
@@ -58,11 +59,46 @@ contract CoprocessorJournalTest is JournalVectors {
         vm.assertEq(toBlock, 40, "to");
     }
 
+    function test_vectorsHoldBothAnchorKinds() public view {
+        uint256 count = _vectorCount();
+        uint256 onHistory;
+        for (uint256 i = 0; i < count; i++) {
+            if (_vector(i).historyRoot != bytes32(0)) onHistory++;
+        }
+        vm.assertGt(onHistory, 0, "a vector anchored on a history root");
+        vm.assertLt(onHistory, count, "a vector anchored on a block hash");
+    }
+
     function test_rejectsVersion1() public {
         bytes memory v1 =
             abi.encode(uint8(1), uint64(31337), bytes32(0), uint64(1), bytes32(0), uint64(0), uint64(1), bytes(""));
         vm.expectRevert(abi.encodeWithSelector(CoprocessorJournal.UnsupportedJournalVersion.selector, 1));
         decoder.decode(v1);
+    }
+
+    /// A version-2 journal (no historyRoot) is refused by its version word, not misread.
+    function test_rejectsVersion2() public {
+        bytes memory v2 = abi.encode(
+            uint8(2), uint64(31337), bytes32(0), uint64(1), bytes32(0), uint64(0), uint64(1), bytes(""), bytes("")
+        );
+        vm.expectRevert(abi.encodeWithSelector(CoprocessorJournal.UnsupportedJournalVersion.selector, 2));
+        decoder.decode(v2);
+    }
+
+    function test_decodesHistoryRootBetweenAnchorHashAndFirstBlock() public view {
+        bytes32 anchorHash = keccak256("anchor");
+        bytes32 root = keccak256("history root");
+        bytes memory journal = abi.encode(
+            uint8(3), uint64(1), keccak256("plan"), uint64(7), anchorHash, root, uint64(2), uint64(6), "p", "r"
+        );
+        CoprocessorJournal.Journal memory j = decoder.decode(journal);
+        vm.assertEq(j.anchorNumber, 7, "anchorNumber");
+        vm.assertEq(j.anchorHash, anchorHash, "anchorHash");
+        vm.assertEq(j.historyRoot, root, "historyRoot");
+        vm.assertEq(j.firstBlock, 2, "firstBlock");
+        vm.assertEq(j.lastBlock, 6, "lastBlock");
+        vm.assertEq(j.params, bytes("p"), "params");
+        vm.assertEq(j.result, bytes("r"), "result");
     }
 
     function test_rejectsEmptyAndTruncated() public {

@@ -5,6 +5,7 @@ import {Vm} from "./utils/Vm.sol";
 import {CoprocessorFixture} from "./utils/CoprocessorFixture.sol";
 import {CoprocessorQuery} from "../CoprocessorQuery.sol";
 import {CoprocessorJournal} from "../CoprocessorJournal.sol";
+import {IBlockHistory} from "../interfaces/IBlockHistory.sol";
 import {RiscZeroMockVerifier} from "../RiscZeroMockVerifier.sol";
 import {StandInRealVerifier} from "./helpers/StandInRealVerifier.sol";
 import {BlockHistory} from "./helpers/BlockHistory.sol";
@@ -399,6 +400,132 @@ contract CoprocessorQueryTest is CoprocessorFixture {
         vm.assertEq(query.blockHashOf(20_000 - 8191), oldest, "age 8191: EIP-2935");
         vm.expectRevert(abi.encodeWithSelector(CoprocessorQuery.AnchorUnavailable.selector, 20_000 - 8192));
         query.blockHashOf(20_000 - 8192);
+    }
+
+    // -------------------------------------------------------------------------------------
+    // anchors on BlockHistory (historyRoot != 0)
+
+    function test_historyAnchoredJournalIsAcceptedWhenBlockHistoryKnowsItsRoot() public {
+        bytes32 root = _acceptHistory(START_BLOCK - 20, START_BLOCK - 10);
+        vm.assertTrue(blockHistory.isKnownRoot(root), "known root");
+        vm.assertEq(address(query.blockHistory()), address(blockHistory), "pinned");
+        (bytes32 id,) = _send(query, address(client), 1_000_000, 1 gwei);
+        bytes memory journal = _historyJournal(START_BLOCK - 15, root);
+        bytes memory seal = _seal(journal);
+        query.fulfill(id, journal, seal);
+        vm.assertTrue(_status(query, id) == CoprocessorQuery.Status.Fulfilled, "fulfilled");
+        vm.assertEq(client.calls(), 1, "one callback");
+        vm.assertEq(client.lastAnchorNumber(), START_BLOCK - 15, "anchor");
+        vm.assertEq(client.lastRows(), _rows(7, 2), "rows");
+
+        // fulfillOffchain accepts it the same way
+        RecordingClient other = new RecordingClient();
+        other.deliver(query, journal, seal, "");
+        vm.assertEq(other.calls(), 1, "delivered off-chain");
+    }
+
+    function test_historyAnchorIsNotLookedUpOnChain() public {
+        bytes32 root = _acceptHistory(START_BLOCK - 20, START_BLOCK - 10);
+        vm.roll(START_BLOCK + 100_000);
+        uint256 number = START_BLOCK - 15;
+        // far beyond blockhash() and EIP-2935: a block-hash anchor could not be checked any more
+        vm.expectRevert(abi.encodeWithSelector(CoprocessorQuery.AnchorUnavailable.selector, number));
+        query.blockHashOf(number);
+        (bytes32 id,) = _send(query, address(client), 1_000_000, 1 gwei);
+        bytes memory journal = _historyJournal(number, root);
+        bytes memory seal = _seal(journal);
+        query.fulfill(id, journal, seal);
+        vm.assertEq(client.lastAnchorNumber(), number, "delivered");
+    }
+
+    function test_oldKnownRootIsStillAccepted() public {
+        bytes32 old = _acceptHistory(START_BLOCK - 20, START_BLOCK - 10);
+        vm.roll(START_BLOCK + 5);
+        bytes32 current = _acceptHistory(START_BLOCK - 20, START_BLOCK + 2);
+        vm.assertTrue(old != current, "the state moved on");
+        vm.assertEq(blockHistory.historyRoot(), current, "current root");
+        vm.assertTrue(blockHistory.isKnownRoot(old), "the old root stays known");
+        (bytes32 id,) = _send(query, address(client), 1_000_000, 1 gwei);
+        bytes memory journal = _historyJournal(START_BLOCK - 15, old);
+        bytes memory seal = _seal(journal);
+        query.fulfill(id, journal, seal);
+        vm.assertTrue(_status(query, id) == CoprocessorQuery.Status.Fulfilled, "fulfilled");
+    }
+
+    function test_unknownHistoryRootReverts() public {
+        _acceptHistory(START_BLOCK - 20, START_BLOCK - 10);
+        bytes32 unknown = keccak256("a root BlockHistory never accepted");
+        (bytes32 id,) = _send(query, address(client), 1_000_000, 1 gwei);
+        bytes memory journal = _historyJournal(START_BLOCK - 15, unknown);
+        bytes memory seal = _seal(journal);
+        vm.expectRevert(abi.encodeWithSelector(CoprocessorQuery.UnknownHistoryRoot.selector, unknown));
+        query.fulfill(id, journal, seal);
+        vm.expectRevert(abi.encodeWithSelector(CoprocessorQuery.UnknownHistoryRoot.selector, unknown));
+        client.deliver(query, journal, seal, "");
+        vm.assertEq(client.calls(), 0, "nothing delivered");
+    }
+
+    function test_historyAnchoredJournalRevertsWithoutBlockHistory() public {
+        bytes32 root = _acceptHistory(START_BLOCK - 20, START_BLOCK - 10); // known elsewhere
+        CoprocessorQuery noHistory = _deploy(mockVerifier, IBlockHistory(address(0)), PROTOCOL_FEE);
+        vm.assertEq(address(noHistory.blockHistory()), address(0), "no blockHistory");
+        (bytes32 id,) = _send(noHistory, address(client), 1_000_000, 1 gwei);
+        bytes memory journal = _historyJournal(START_BLOCK - 15, root);
+        bytes memory seal = _seal(journal);
+        vm.expectRevert(CoprocessorQuery.HistoryAnchorsDisabled.selector);
+        noHistory.fulfill(id, journal, seal);
+        vm.expectRevert(CoprocessorQuery.HistoryAnchorsDisabled.selector);
+        client.deliver(noHistory, journal, seal, "");
+        // a journal anchored on a block hash still goes through
+        bytes memory byHash = _goodJournal();
+        bytes memory byHashSeal = _seal(byHash);
+        noHistory.fulfill(id, byHash, byHashSeal);
+        vm.assertTrue(_status(noHistory, id) == CoprocessorQuery.Status.Fulfilled, "fulfilled");
+    }
+
+    function test_blockAnchoredJournalIsCheckedOnChainWhateverBlockHistoryKnows() public {
+        bytes32 root = _acceptHistory(START_BLOCK - 20, START_BLOCK - 10);
+        (bytes32 id,) = _send(query, address(client), 1_000_000, 1 gwei);
+        uint256 number = START_BLOCK - 15;
+        bytes32 onChain = _anchor(number);
+        bytes32 forged = keccak256("forged");
+        bytes memory journal = _journal(block.chainid, QUERY_HASH, number, forged, _params(requester), _rows(7, 2));
+        bytes memory seal = _seal(journal);
+        vm.expectRevert(abi.encodeWithSelector(CoprocessorQuery.AnchorMismatch.selector, number, forged, onChain));
+        query.fulfill(id, journal, seal);
+
+        // the right hash, but too old for blockhash() and EIP-2935: unavailable, though the
+        // accepted state holds that block
+        vm.roll(START_BLOCK + 10_000);
+        journal = _journal(block.chainid, QUERY_HASH, number, onChain, _params(requester), _rows(7, 2));
+        seal = _seal(journal);
+        vm.expectRevert(abi.encodeWithSelector(CoprocessorQuery.AnchorUnavailable.selector, number));
+        query.fulfill(id, journal, seal);
+
+        // anchored on the state's root, the same block goes through
+        journal = _historyJournal(number, root);
+        seal = _seal(journal);
+        query.fulfill(id, journal, seal);
+        vm.assertTrue(_status(query, id) == CoprocessorQuery.Status.Fulfilled, "fulfilled");
+    }
+
+    function test_historyAnchoredJournalStillNeedsItsSealAndChain() public {
+        bytes32 root = _acceptHistory(START_BLOCK - 20, START_BLOCK - 10);
+        (bytes32 id,) = _send(query, address(client), 1_000_000, 1 gwei);
+        bytes memory journal = _historyJournal(START_BLOCK - 15, root);
+        bytes memory sealOfAnother = _seal(_historyJournal(START_BLOCK - 14, root));
+        vm.expectRevert(RiscZeroMockVerifier.InvalidMockSeal.selector);
+        query.fulfill(id, journal, sealOfAnother);
+
+        vm.chainId(5);
+        bytes memory seal = _seal(journal);
+        vm.expectRevert(abi.encodeWithSelector(CoprocessorQuery.WrongChain.selector, 31337, 5));
+        query.fulfill(id, journal, seal);
+    }
+
+    function test_constructorRefusesABlockHistoryWithoutCode() public {
+        vm.expectRevert(CoprocessorQuery.InvalidConfiguration.selector);
+        _deploy(mockVerifier, IBlockHistory(makeAddr("no code")), PROTOCOL_FEE);
     }
 
     // -------------------------------------------------------------------------------------

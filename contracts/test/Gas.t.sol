@@ -12,16 +12,22 @@ interface CoolingVm {
 }
 
 /// @notice Gas of sendQuery and fulfill (by result size) in isolation, printed with `forge test
-/// -vv --match-contract GasTest` (and counted in `forge test --gas-report`). fulfill's figure is
-/// with the mock verifier; RISC Zero's Groth16 router verification costs about 316k more.
+/// -vv --match-contract GasTest` (and counted in `forge test --gas-report`): fulfill with the
+/// anchor checked by blockhash(), and with the anchor on a BlockHistory root (isKnownRoot). The
+/// root is accepted in setUp, a transaction of its own, so the BlockHistory account and its
+/// storage are cold when fulfill reads them, as in a real fulfilment (foundry's `cool` would
+/// leave the account warm). fulfill's figure is with the mock verifier; RISC Zero's Groth16
+/// router verification costs about 316k more.
 contract GasTest is CoprocessorFixture {
     event log_named_uint(string key, uint256 val);
 
     DecodingClient internal client;
+    bytes32 internal historyRoot;
 
     function setUp() public override {
         super.setUp();
         client = new DecodingClient();
+        historyRoot = _acceptHistory(START_BLOCK - 20, START_BLOCK - 10);
     }
 
     function _rowsOf(uint256 count) internal pure returns (bytes memory) {
@@ -32,7 +38,7 @@ contract GasTest is CoprocessorFixture {
         return abi.encode(rows);
     }
 
-    function _measure(uint256 rowCount) internal {
+    function _measure(uint256 rowCount, bool onHistoryRoot) internal {
         uint256 escrow = query.requiredPayment(2_000_000, 1 gwei);
         vm.deal(requester, escrow);
         bytes memory params = _params(requester);
@@ -43,8 +49,9 @@ contract GasTest is CoprocessorFixture {
         uint256 sendGas = before - gasleft();
 
         uint256 anchorNumber = START_BLOCK - 10;
+        bytes32 root = onHistoryRoot ? historyRoot : bytes32(0);
         bytes memory journal =
-            _journal(block.chainid, QUERY_HASH, anchorNumber, _anchor(anchorNumber), params, _rowsOf(rowCount));
+            _journal(block.chainid, QUERY_HASH, anchorNumber, _anchor(anchorNumber), root, params, _rowsOf(rowCount));
         bytes memory seal = _seal(journal);
         vm.prank(fulfiller);
         before = gasleft();
@@ -55,19 +62,36 @@ contract GasTest is CoprocessorFixture {
         emit log_named_uint("rows", rowCount);
         emit log_named_uint("journal bytes", journal.length);
         emit log_named_uint("sendQuery gas (execution)", sendGas);
-        emit log_named_uint("fulfill gas (execution, mock verifier)", fulfillGas);
+        emit log_named_uint(
+            onHistoryRoot
+                ? "fulfill gas (execution, mock verifier, anchor on a history root)"
+                : "fulfill gas (execution, mock verifier, anchor by blockhash())",
+            fulfillGas
+        );
     }
 
     function test_gas_1_row() public {
-        _measure(1);
+        _measure(1, false);
     }
 
     function test_gas_10_rows() public {
-        _measure(10);
+        _measure(10, false);
     }
 
     function test_gas_100_rows() public {
-        _measure(100);
+        _measure(100, false);
+    }
+
+    function test_gas_1_row_history_anchor() public {
+        _measure(1, true);
+    }
+
+    function test_gas_10_rows_history_anchor() public {
+        _measure(10, true);
+    }
+
+    function test_gas_100_rows_history_anchor() public {
+        _measure(100, true);
     }
 }
 

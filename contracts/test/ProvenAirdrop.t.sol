@@ -174,8 +174,9 @@ contract ProvenAirdropTest is CoprocessorFixture, JournalVectors {
     /// The shared vector "transfer-volume" (written by make_journals.py) claimed as it is.
     function test_sharedVectorJournalIsClaimable() public {
         JournalVector memory v = _vectorNamed("transfer-volume");
+        vm.assertEq(v.historyRoot, bytes32(0), "anchored on a block hash");
         CoprocessorQuery vectorQuery = new CoprocessorQuery(
-            mockVerifier, v.imageId, PROTOCOL_FEE, OVERHEAD_GAS, DEADLINE_BLOCKS, MAX_CALLBACK_GAS
+            mockVerifier, v.imageId, blockHistory, PROTOCOL_FEE, OVERHEAD_GAS, DEADLINE_BLOCKS, MAX_CALLBACK_GAS
         );
         (ProvenAirdrop vectorAirdrop, DevToken vectorReward) = _deployAirdrop(vectorQuery, v.queryHash);
         vm.roll(v.anchorNumber + 50);

@@ -210,9 +210,7 @@ def query(
             _print_plan(sql, params, views, at_block, json_out)
             return
         with Coprocessor(db, rpc=rpc) as cp:
-            compiled = cp.compile(
-                sql, params=params, at_block=at_block, views=views, anchor=anchor
-            )
+            compiled = cp.compile(sql, params=params, at_block=at_block, views=views, anchor=anchor)
             if explain:
                 _print_explain(compiled, json_out, within)
                 return

@@ -5,7 +5,9 @@
   fulfils it; its outbox is SQLite beside the index (never the index itself). Stops on
   SIGTERM or Ctrl-C; `--once` runs one tick.
 - `deploy` deploys CoprocessorQuery against a verifier (RISC Zero's router on real networks,
-  `--mock-verifier` on local chains), and with `--example` the ProvenAirdrop consumer pinned to
+  `--mock-verifier` on local chains), pinning a BlockHistory for history-anchored journals
+  (`--block-history ADDR`, or `--with-block-history` to deploy one against the same verifier;
+  neither: none), and with `--example` the ProvenAirdrop consumer pinned to
   queries/transfer_volume_into_account.sql; prints the addresses.
 
 Signing keys come from a file or an environment variable, never from an argument (`ps` would
@@ -165,6 +167,17 @@ def deploy(
             "--mock-verifier", help="deploy RiscZeroMockVerifier (fake seals: local chains only)"
         ),
     ] = False,
+    block_history: Annotated[
+        str | None,
+        typer.Option(help="BlockHistory address whose known roots may anchor journals"),
+    ] = None,
+    with_block_history: Annotated[
+        bool,
+        typer.Option(
+            "--with-block-history",
+            help="also deploy a BlockHistory (the history guest's image ID, the same verifier)",
+        ),
+    ] = False,
     example: Annotated[
         bool, typer.Option("--example", help="also deploy the ProvenAirdrop example consumer")
     ] = False,
@@ -176,7 +189,7 @@ def deploy(
     ] = 1,
     json_out: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ):
-    """Deploy CoprocessorQuery (and the example consumer); print the addresses."""
+    """Deploy CoprocessorQuery (and a BlockHistory, the example consumer); print the addresses."""
     try:
         from coprocessor.relayer import deploy_contracts, load_account
 
@@ -184,7 +197,13 @@ def deploy(
         account = load_account(key_file=key_file, key_env=key_env)
         terms, plan = _example(token, from_block, to_block, threshold) if example else (None, b"")
         addresses: dict[str, Any] = deploy_contracts(
-            rpc, account, verifier=verifier, mock_verifier=mock_verifier, example=terms
+            rpc,
+            account,
+            verifier=verifier,
+            mock_verifier=mock_verifier,
+            block_history=block_history,
+            deploy_block_history=with_block_history,
+            example=terms,
         )
         if terms is not None:
             addresses |= {"query_hash": "0x" + terms.query_hash.hex(), "plan": "0x" + plan.hex()}

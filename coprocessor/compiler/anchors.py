@@ -203,7 +203,9 @@ def choose(
 def _walk(store, anchor: int) -> WalkAnchor:
     hashes = store.block_hashes(anchor, anchor)
     if anchor not in hashes:
-        raise IndexIncompleteError(f"anchor block {anchor} is not indexed", first=anchor, last=anchor)
+        raise IndexIncompleteError(
+            f"anchor block {anchor} is not indexed", first=anchor, last=anchor
+        )
     return WalkAnchor(anchor, hashes[anchor])
 
 
@@ -227,6 +229,4 @@ def _eip2935(store, anchor: int, last_block: int, fetch_state, required: bool):
             )
         return None
     (header_rlp,) = store.sql("SELECT header_rlp FROM blocks WHERE number = ?", [anchor])[0]
-    return Eip2935Anchor(
-        header_rlp, anchor, ethcore.header_hash(header_rlp), proofs[0], proofs[1]
-    )
+    return Eip2935Anchor(header_rlp, anchor, ethcore.header_hash(header_rlp), proofs[0], proofs[1])

@@ -142,7 +142,9 @@ class CostEstimate:
             out.append("  no proving calibration on this machine: run `make bench` for times")
             return out
         note = " (sizes scaled from measured ones)" if self.extrapolated else ""
-        times = ", ".join(f"{w} worker(s) ~{duration_text(self.seconds(w) or 0)}" for w in (1, 2, 4, 8))
+        times = ", ".join(
+            f"{w} worker(s) ~{duration_text(self.seconds(w) or 0)}" for w in (1, 2, 4, 8)
+        )
         out.append(f"  estimated on this machine{note}: {times}")
         if within is not None:
             need = self.workers_within(within)

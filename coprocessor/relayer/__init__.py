@@ -8,7 +8,7 @@
 Modules, one job each:
 
 - `config`: RelayerConfig; `keys`: the signing key from a file or the environment
-- `request`: a QueryRequested event; `journal`: the version-2 journal decoder
+- `request`: a QueryRequested event; `journal`: the strict journal decoder
 - `node`: the node through web3.py (errors mapped, broadcast outcomes);
   `query_contract`: CoprocessorQuery, its verifier, simulations and reverts
 - `outbox`: the SQLite (WAL) outbox; `nonces`: gap-free nonces

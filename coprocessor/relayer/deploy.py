@@ -6,6 +6,12 @@ given verifier (RISC Zero's verifier router on real networks) or a fresh
 RiscZeroMockVerifier (local chains only: it accepts fake seals), and with `example` the
 example consumer ProvenAirdrop with a DevToken as its reward, funded. Returns the
 addresses, ready to print as JSON.
+
+CoprocessorQuery pins a BlockHistory for journals anchored on a history root: none by
+default (address(0): it accepts block-hash anchors only), an existing one
+(`block_history=ADDR`), or with `deploy_block_history=True` a new BlockHistory against the
+same verifier, pinning the history guest's recorded image ID (a devchain then takes history
+anchors once its accumulator is appended to).
 """
 
 from __future__ import annotations
@@ -18,18 +24,22 @@ from eth_utils import to_checksum_address
 from web3.exceptions import TimeExhausted, Web3Exception
 
 from coprocessor import zkvm
+from coprocessor.compiler.journal import QUERY_GUEST
 from coprocessor.contracts import load_artifact
 from coprocessor.errors import DeployError, InvalidArgument, RelayerError
+from coprocessor.history import HISTORY_GUEST
 from coprocessor.relayer.fees import FeePolicy
 from coprocessor.relayer.node import Node, connect
 
 GWEI = 10**9
 RECEIPT_TIMEOUT = 120.0
+NO_BLOCK_HISTORY = "0x" + "00" * 20
 
 
 @dataclass(frozen=True, kw_only=True)
 class QueryContractTerms:
-    """CoprocessorQuery's constructor arguments besides the verifier and the image ID.
+    """CoprocessorQuery's constructor arguments besides the verifier, the image ID and the
+    BlockHistory.
 
     fulfill_overhead_gas covers fulfil's own gas besides the callback: with RISC Zero's
     router (Groth16, about 316k gas) about 500k; the mock verifier needs far less.
@@ -102,14 +112,25 @@ def deploy_contracts(
     mock_verifier: bool = False,
     example: ExampleAirdrop | None = None,
     image_id: bytes | None = None,
+    block_history: str | None = None,
+    deploy_block_history: bool = False,
+    history_image_id: bytes | None = None,
     terms: QueryContractTerms | None = None,
     max_fee_per_gas_cap: int = 500 * GWEI,
 ) -> dict[str, Any]:
     """Deploys the contracts (module docstring); returns their addresses and what they pin."""
     if (verifier is None) == (not mock_verifier):
         raise InvalidArgument("deploy needs a verifier address or mock_verifier=True, not both")
+    if block_history is not None and deploy_block_history:
+        raise InvalidArgument("deploy takes a BlockHistory address or deploys one, not both")
+    if history_image_id is not None and not deploy_block_history:
+        raise InvalidArgument("a history image ID is for deploy_block_history=True only")
     terms = terms or QueryContractTerms()
-    image_id = image_id or bytes.fromhex(zkvm.recorded_image_ids()["query"])
+    image_id = image_id or bytes.fromhex(zkvm.recorded_image_ids()[QUERY_GUEST])
+    if deploy_block_history:
+        history_image_id = history_image_id or bytes.fromhex(
+            zkvm.recorded_image_ids()[HISTORY_GUEST]
+        )
     try:
         node = Node(connect(rpc_url))
         fee_policy = FeePolicy(
@@ -121,10 +142,19 @@ def deploy_contracts(
             verifier = deployer.deploy("RiscZeroMockVerifier")
         elif not node.call(lambda: node.w3.eth.get_code(to_checksum_address(verifier))):
             raise DeployError(f"no contract at the verifier address {verifier}")
+        if history_image_id is not None:
+            block_history = deployer.deploy(
+                "BlockHistory", to_checksum_address(verifier), history_image_id
+            )
+        elif block_history is not None and not node.call(
+            lambda: node.w3.eth.get_code(to_checksum_address(block_history))
+        ):
+            raise DeployError(f"no contract at the BlockHistory address {block_history}")
         query = deployer.deploy(
             "CoprocessorQuery",
             to_checksum_address(verifier),
             image_id,
+            to_checksum_address(block_history or NO_BLOCK_HISTORY),
             terms.protocol_fee,
             terms.fulfill_overhead_gas,
             terms.deadline_blocks,
@@ -136,7 +166,10 @@ def deploy_contracts(
             "mock_verifier": mock_verifier,
             "coprocessor_query": query,
             "query_image_id": "0x" + image_id.hex(),
+            "block_history": None if block_history is None else to_checksum_address(block_history),
         }
+        if history_image_id is not None:
+            addresses["history_image_id"] = "0x" + history_image_id.hex()
         if example is not None:
             addresses |= _deploy_example(deployer, query, example)
     except DeployError:

@@ -9,7 +9,8 @@ serialises the sends). Each step that decides not to send logs why, with the que
   left new, tried again on the next tick;
 - the prover cannot answer it (`ProverUnavailableError`): deferred to the next start;
 - the proof fails the relayer's check (proofcheck.py; a mock seal toward a real verifier
-  is refused): skipped or failed, nothing sent;
+  is refused, so is a journal anchored on a root the contract's BlockHistory does not
+  know): skipped or failed, nothing sent;
 - the eth_call simulation reverts: `NotPending` (fulfilled or refunded meanwhile) skips it,
   a stale anchor sends it back for a new proof, anything else fails it;
 - the escrow does not pay for the gas at the current base fee: unprofitable, checked again
@@ -32,7 +33,7 @@ from coprocessor.relayer.fees import FeePolicy, Fees, expected_profit
 from coprocessor.relayer.log import log_event
 from coprocessor.relayer.node import Node
 from coprocessor.relayer.outbox import Outbox
-from coprocessor.relayer.proofcheck import check_proof
+from coprocessor.relayer.proofcheck import KnownRootCheck, check_proof
 from coprocessor.relayer.prover import Prover
 from coprocessor.relayer.query_contract import ContractTerms, QueryContract, RequestStatus, Revert
 from coprocessor.relayer.records import RequestRecord
@@ -107,6 +108,7 @@ class FulfilmentPipeline:
                 image_id=self.settings.image_id,
                 verifier_is_mock=self.settings.verifier_is_mock,
                 head_number=self.node.head(),
+                is_known_root=self._known_root_check(),
             )
         except IndexNotReadyError as exc:  # the index may catch up: tried again next tick
             self.outbox.update_request(request.query_id, state="new", reason="index_not_ready")
@@ -133,6 +135,13 @@ class FulfilmentPipeline:
         log_event("relayer.proof_checked", query_id=request.query_id, journal_bytes=len(journal))
         updated = self.outbox.request(request.query_id)
         return updated
+
+    def _known_root_check(self) -> KnownRootCheck | None:
+        """isKnownRoot of the contract's BlockHistory; None when it has none."""
+        block_history = self.settings.terms.block_history
+        if block_history is None:
+            return None
+        return lambda root: self.contract.is_known_root(block_history, root)
 
     # --- sending ------------------------------------------------------------------------------
 

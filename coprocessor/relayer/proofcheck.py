@@ -1,9 +1,13 @@
-"""The relayer's own check of a proof before it sends anything (no node needed).
+"""The relayer's own check of a proof before it sends anything (no node of its own: what
+it must know of the chain is passed in).
 
-A proof is (journal, seal). It must answer the request it was made for: a version-2
-journal whose chain id, queryHash and params equal the request's, anchored at a block
-before the one the fulfilment can land in. The seal must be one the contract's verifier
-can accept:
+A proof is (journal, seal). It must answer the request it was made for: a journal of the
+current version whose chain id, queryHash and params equal the request's, anchored at a
+block before the one the fulfilment can land in. A journal anchored on a BlockHistory root
+(`historyRoot` non-zero) goes only to a contract whose BlockHistory knows that root
+(`is_known_root`, the contract's `blockHistory.isKnownRoot`; None when the contract has no
+BlockHistory and refuses such journals). The seal must be one the contract's verifier can
+accept:
 
 - a mock seal (0xFFFFFFFF ‖ claim digest) goes only to a contract whose verifier is the
   mock (`MockSealRefusedError` otherwise), and must equal the fake seal of
@@ -16,19 +20,30 @@ can accept:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from coprocessor.contracts import MOCK_SELECTOR, mock_seal
 from coprocessor.errors import MockSealRefusedError, ProofCheckError
-from coprocessor.relayer.journal import JournalV2, decode_journal_v2
+from coprocessor.relayer.journal import Journal, decode_canonical_journal
 from coprocessor.relayer.request import QueryRequest
+
+KnownRootCheck = Callable[[bytes], bool]
+"""`blockHistory.isKnownRoot` of the contract the proof goes to."""
 
 
 def is_mock_seal(seal: bytes) -> bool:
     return bytes(seal[:4]) == MOCK_SELECTOR
 
 
-def check_journal(request: QueryRequest, journal: bytes, *, head_number: int) -> JournalV2:
+def check_journal(
+    request: QueryRequest,
+    journal: bytes,
+    *,
+    head_number: int,
+    is_known_root: KnownRootCheck | None,
+) -> Journal:
     """The decoded journal, if it answers `request` on this chain; ProofCheckError otherwise."""
-    decoded = decode_journal_v2(journal)
+    decoded = decode_canonical_journal(journal)
     if decoded.chain_id != request.chain_id:
         raise ProofCheckError(
             f"journal chain id {decoded.chain_id}, the request is on chain {request.chain_id}"
@@ -44,7 +59,23 @@ def check_journal(request: QueryRequest, journal: bytes, *, head_number: int) ->
         raise ProofCheckError(
             f"anchor block {decoded.anchor_number} is past the chain head {head_number}"
         )
+    if decoded.anchored_on_history:
+        check_history_root(decoded.history_root, is_known_root)
     return decoded
+
+
+def check_history_root(history_root: bytes, is_known_root: KnownRootCheck | None) -> None:
+    """Refuses a journal anchored on a root the contract would not accept: it has no
+    BlockHistory (HistoryAnchorsDisabled on chain), or its BlockHistory never accepted the
+    root (UnknownHistoryRoot)."""
+    if is_known_root is None:
+        raise ProofCheckError(
+            "the journal is anchored on a BlockHistory root, and the contract has no BlockHistory"
+        )
+    if not is_known_root(history_root):
+        raise ProofCheckError(
+            f"the contract's BlockHistory does not know the journal's root 0x{history_root.hex()}"
+        )
 
 
 def check_seal(seal: bytes, journal: bytes, *, image_id: bytes, verifier_is_mock: bool) -> None:
@@ -71,8 +102,9 @@ def check_proof(
     image_id: bytes,
     verifier_is_mock: bool,
     head_number: int,
-) -> JournalV2:
+    is_known_root: KnownRootCheck | None,
+) -> Journal:
     """Both checks: the journal answers the request, and the seal fits the verifier."""
-    decoded = check_journal(request, journal, head_number=head_number)
+    decoded = check_journal(request, journal, head_number=head_number, is_known_root=is_known_root)
     check_seal(seal, journal, image_id=image_id, verifier_is_mock=verifier_is_mock)
     return decoded

@@ -1,8 +1,8 @@
 """CoprocessorQuery and its verifier, as the relayer uses them (web3.py over the artifacts).
 
-Reads (request status, the verifier and whether it is the mock, the contract's terms),
-the fulfil calldata, its eth_call simulation with the revert decoded to the contract's
-custom error name, and the events of a receipt.
+Reads (request status, the verifier and whether it is the mock, the contract's terms,
+whether its BlockHistory knows a root), the fulfil calldata, its eth_call simulation with
+the revert decoded to the contract's custom error name, and the events of a receipt.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from coprocessor.relayer.node import Node
 from coprocessor.relayer.request import QueryRequest
 
 MOCK_VERIFIER_KIND_PREFIX = "RiscZeroMockVerifier"
+ZERO_ADDRESS = "0x" + "00" * 20
 _MINIMAL_VERIFIER_ABI = [
     {
         "type": "function",
@@ -70,6 +71,7 @@ class ContractTerms:
     query_image_id: bytes
     protocol_fee: int
     fulfill_overhead_gas: int
+    block_history: str | None = None  # None: the contract refuses history-anchored journals
 
 
 def _error_table(abis: list[list[dict]]) -> dict[bytes, tuple[str, list[str]]]:
@@ -125,12 +127,22 @@ class QueryContract:
 
     def terms(self) -> ContractTerms:
         functions = self.contract.functions
+        block_history = to_checksum_address(self.node.call(functions.blockHistory().call))
         return ContractTerms(
             verifier=to_checksum_address(self.node.call(functions.verifier().call)),
             query_image_id=bytes(self.node.call(functions.queryImageId().call)),
             protocol_fee=int(self.node.call(functions.protocolFee().call)),
             fulfill_overhead_gas=int(self.node.call(functions.fulfillOverheadGas().call)),
+            block_history=None if int(block_history, 16) == 0 else block_history,
         )
+
+    def is_known_root(self, block_history: str, history_root: bytes) -> bool:
+        """`isKnownRoot(history_root)` of the BlockHistory at `block_history` (the contract's
+        own: terms().block_history), on the latest block."""
+        history = self.node.w3.eth.contract(
+            address=to_checksum_address(block_history), abi=load_artifact("IBlockHistory").abi
+        )
+        return bool(self.node.call(history.functions.isKnownRoot(history_root).call))
 
     def verifier_kind(self, verifier: str) -> tuple[bool, str]:
         """(is it the mock, what it says it is): the mock iff it answers isMock() with true

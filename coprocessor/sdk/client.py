@@ -137,9 +137,7 @@ class Client(_ClientBase):
                 raise rpc_error(err) from None
         raise AssertionError("unreachable")
 
-    def explain(
-        self, sql: Question, *, params=None, at_block=None, views=None, anchor=None
-    ) -> str:
+    def explain(self, sql: Question, *, params=None, at_block=None, views=None, anchor=None) -> str:
         req = pb.ExplainQueryRequest(query=query_message(sql, params, at_block, views, anchor))
         return self._call("ExplainQuery", req, idempotent=True).explanation
 

@@ -268,9 +268,7 @@ def test_explain_and_anchor(env):
     # that block (the devchain is post-Prague) costs less than walking 24 headers
     assert q.anchor == h.last_block and "EIP-2935" in text
     assert len(q.witness.headers) == 6
-    walked = compile(
-        q.sql, params=q2_params(h), store=store, anchor_kind="walk"
-    )
+    walked = compile(q.sql, params=q2_params(h), store=store, anchor_kind="walk")
     assert walked.anchor == h.last_block and walked.expected == q.expected
     assert len(walked.witness.headers) == h.last_block - h.first_block + 1
     q2 = compile(q.sql, params=q2_params(h), store=store, at_block=h.first_block + 5)

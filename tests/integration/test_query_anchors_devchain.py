@@ -93,9 +93,7 @@ TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523
 def execute(guest, compiled, chain_id: int, witness=None):
     data = guest_input(compiled, chain_id)
     if witness is not None:
-        data = rlp.encode(
-            [chain_id, compiled.plan_bytes, witness.encode(), compiled.params_bytes]
-        )
+        data = rlp.encode([chain_id, compiled.plan_bytes, witness.encode(), compiled.params_bytes])
     return zkvm.execute(guest, data)
 
 
@@ -185,9 +183,7 @@ def anchored(chain):
         history = cp.compile(transfers_sql(hist), anchor="history")
         eip = cp.compile(transfers_sql(hist), at_block=hist.last_block + 50, anchor="eip2935")
         other_slot = cp.compile(
-            transfers_sql(hist).replace(
-                f"AND {hist.last_block}", f"AND {hist.last_block - 1}"
-            ),
+            transfers_sql(hist).replace(f"AND {hist.last_block}", f"AND {hist.last_block - 1}"),
             at_block=hist.last_block + 50,
             anchor="eip2935",
         )
@@ -227,7 +223,9 @@ def test_a_state_that_does_not_cover_the_block_fails(anchored, guest):
     a = history.witness.anchor
     short = dataclasses.replace(a.state, earliest=history.plan.last_block + 1)
     with pytest.raises(ExecutionError):
-        execute(guest, history, chain_id, _with_anchor(history, A.HistoryAnchor(short, a.inclusion)))
+        execute(
+            guest, history, chain_id, _with_anchor(history, A.HistoryAnchor(short, a.inclusion))
+        )
 
 
 def test_another_mmr_root_gives_a_root_blockhistory_never_accepted(anchored, guest):

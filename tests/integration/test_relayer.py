@@ -4,8 +4,9 @@
 A good request is fulfilled exactly once; 50 requests at once leave no nonce gap; a
 transaction stuck behind a base-fee jump is replaced; a fulfilment reorged out is sent
 again exactly once; requests already fulfilled or unprofitable are skipped with a log line;
-a mock seal toward a verifier that is not the mock is refused. Kill -9 and restart: see
-test_relayer_restart.py."""
+a mock seal toward a verifier that is not the mock is refused, and so is a proof anchored on a
+history root the contract's BlockHistory does not know (or toward a contract without one).
+Kill -9 and restart: see test_relayer_restart.py."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ import logging
 import sqlite3
 
 import pytest
+from eth_hash.auto import keccak
 from web3.logs import DISCARD
 
-from coprocessor.contracts import mock_seal
+from coprocessor import zkvm
+from coprocessor.contracts import load_artifact, mock_seal
 from coprocessor.errors import DeployError, InvalidArgument
+from coprocessor.history import HISTORY_GUEST
 from coprocessor.relayer import QueryContractTerms, Relayer, deploy_contracts
 from coprocessor.relayer.fees import BUMP_DENOMINATOR, BUMP_NUMERATOR
 from coprocessor.relayer.records import Attempt
@@ -326,6 +330,93 @@ def test_deploy_checks_its_verifier(chain):
         )
     with pytest.raises(DeployError, match="no contract at the verifier"):
         deploy_contracts(chain.anvil.url, deployer, verifier="0x" + "42" * 20)
+
+
+def test_deploy_pins_no_blockhistory_an_existing_one_or_a_new_one(chain):
+    assert chain.addresses["block_history"] is None
+    assert int(chain.query.functions.blockHistory().call(), 16) == 0
+    deployer = funded_account(chain.w3, ether=10)
+    verifier = chain.addresses["verifier"]
+    with_history = deploy_contracts(
+        chain.anvil.url, deployer, verifier=verifier, deploy_block_history=True
+    )
+    history = chain.w3.eth.contract(
+        address=with_history["block_history"], abi=load_artifact("BlockHistory").abi
+    )
+    recorded = bytes.fromhex(zkvm.recorded_image_ids()[HISTORY_GUEST])
+    assert with_history["history_image_id"] == "0x" + recorded.hex()
+    assert bytes(history.functions.historyImageId().call()) == recorded
+    assert history.functions.verifier().call() == verifier
+    query = chain.w3.eth.contract(
+        address=with_history["coprocessor_query"], abi=load_artifact("CoprocessorQuery").abi
+    )
+    assert query.functions.blockHistory().call() == history.address
+
+    reused = deploy_contracts(
+        chain.anvil.url, deployer, verifier=verifier, block_history=history.address
+    )
+    assert reused["block_history"] == history.address and "history_image_id" not in reused
+    with pytest.raises(InvalidArgument, match="not both"):
+        deploy_contracts(
+            chain.anvil.url,
+            deployer,
+            verifier=verifier,
+            block_history=history.address,
+            deploy_block_history=True,
+        )
+    with pytest.raises(DeployError, match="no contract at the BlockHistory"):
+        deploy_contracts(
+            chain.anvil.url, deployer, verifier=verifier, block_history="0x" + "42" * 20
+        )
+
+
+def _relay_once(chain: RelayerChain, tmp_path, prover) -> tuple[bytes, object]:
+    """One request at depth, one relayer tick with `prover`: (queryId, its outbox record)."""
+    query_id = chain.request()
+    chain.mine(2)
+    config = chain.config(tmp_path / "outbox.db")
+    with Relayer(config, prover=prover, account=chain.relayer) as relayer:
+        relayer.run_once()
+        return query_id, relayer.outbox.request(query_id)
+
+
+def test_history_anchored_proof_goes_only_to_a_blockhistory_that_knows_its_root(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="coprocessor.relayer")
+    chain = RelayerChain.start(block_history=True)
+    try:
+        head = chain.w3.eth.block_number
+        unknown = keccak(b"a root this BlockHistory never accepted")
+        prover = chain.prover(history=(head - 1, unknown))
+        query_id, record = _relay_once(chain, tmp_path, prover)
+        assert (record.state, record.reason) == ("failed", "proof_check_failed")
+        (skip,) = events(caplog, "relayer.skip", query_id)
+        assert "does not know" in skip.fields["detail"]
+        assert chain.relayer_nonce() == 0 and chain.status(query_id) == 1
+
+        chain.mine(20)
+        root = chain.accept_history(head + 1, head + 20)
+        prover = chain.prover(history=(head + 10, root))
+        config = chain.config(tmp_path / "outbox-known.db")
+        query_id = chain.request(salt=1)
+        with Relayer(config, prover=prover, account=chain.relayer) as relayer:
+            run_until_settled(relayer, chain)
+        assert chain.status(query_id) == 2  # Status.Fulfilled
+        assert len(chain.fulfilled_events(query_id)) == 1
+    finally:
+        chain.stop()
+
+
+def test_history_anchored_proof_is_refused_toward_a_contract_without_blockhistory(
+    chain, tmp_path, caplog
+):
+    caplog.set_level(logging.INFO, logger="coprocessor.relayer")
+    head = chain.w3.eth.block_number
+    prover = chain.prover(history=(head - 1, keccak(b"any root")))
+    query_id, record = _relay_once(chain, tmp_path, prover)
+    assert (record.state, record.reason) == ("failed", "proof_check_failed")
+    (skip,) = events(caplog, "relayer.skip", query_id)
+    assert "has no BlockHistory" in skip.fields["detail"]
+    assert chain.relayer_nonce() == 0 and chain.status(query_id) == 1
 
 
 def test_request_whose_block_is_reverted_is_removed_and_never_sent(chain, tmp_path, caplog):

@@ -2,12 +2,13 @@
 test-only prover.
 
 `FixedAnswerProver` is a FAKE AT THE PROVING SEAM, for tests only: it proves nothing. For
-a request it builds the version-2 journal the query guest would commit for a fixed answer
-(anchor = a recent real block of the anvil chain, params = the request's, rows =
-abi-encoded Row[] of `rows`) and the mock seal RiscZeroMockVerifier accepts for it. The
-relayer checks and simulates what it returns exactly as it would a real proof, which is
-what the tests exercise; real proving of requests (coprocessor/relayer/prover.py) is tested
-end to end in tests/integration/test_onchain_delivery.py.
+a request it builds the version-3 journal the query guest would commit for a fixed answer
+(anchor = a recent real block of the anvil chain, checked by its block hash: historyRoot
+zero; or with `history` = (anchor number, root) that block, anchored on that BlockHistory
+root; params = the request's, rows = abi-encoded Row[] of `rows`) and the mock seal
+RiscZeroMockVerifier accepts for it. The relayer checks and simulates what it returns
+exactly as it would a real proof, which is what the tests exercise; real proving of requests
+(coprocessor/relayer/prover.py) is tested end to end in tests/integration/test_onchain_delivery.py.
 """
 
 from __future__ import annotations
@@ -23,12 +24,15 @@ from eth_hash.auto import keccak
 from web3 import Web3
 from web3.logs import DISCARD
 
+from coprocessor import ethcore
 from coprocessor.contracts import load_artifact, mock_seal
 from coprocessor.devchain import Anvil
+from coprocessor.history.journal import HistoryJournal
 from coprocessor.relayer import ExampleAirdrop, QueryContractTerms, RelayerConfig, deploy_contracts
 from coprocessor.relayer.request import QueryRequest
 
-JOURNAL_TYPES = "uint8 uint64 bytes32 uint64 bytes32 uint64 uint64 bytes bytes".split()
+JOURNAL_TYPES = "uint8 uint64 bytes32 uint64 bytes32 bytes32 uint64 uint64 bytes bytes".split()
+NO_HISTORY_ROOT = bytes(32)
 PLAN = b"test plan template: transfer volume of :token into :account in :from_block..:to_block"
 QUERY_HASH = keccak(PLAN)
 GWEI = 10**9
@@ -63,18 +67,23 @@ class FixedAnswerProver:
         *,
         rows: tuple[tuple[int, ...], ...] = ((0, 150 * 10**18, 3),),
         anchor_age: int = 3,
+        history: tuple[int, bytes] | None = None,
     ):
         self.w3, self.image_id, self.rows, self.anchor_age = w3, image_id, rows, anchor_age
+        self.history = history
         self.calls = 0
         self._lock = threading.Lock()
 
     def prove(self, request: QueryRequest) -> tuple[bytes, bytes]:
         with self._lock:
             self.calls += 1
-        anchor = max(0, self.w3.eth.block_number - self.anchor_age)
+        anchor, history_root = self.history or (
+            max(0, self.w3.eth.block_number - self.anchor_age),
+            NO_HISTORY_ROOT,
+        )
         anchor_hash = bytes(self.w3.eth.get_block(anchor)["hash"])
         result = encode(["(uint256,uint256,uint256)[]"], [list(self.rows)])
-        values = [2, request.chain_id, request.query_hash, anchor, anchor_hash]
+        values = [3, request.chain_id, request.query_hash, anchor, anchor_hash, history_root]
         values += [0, anchor, request.params, result]
         journal = encode(JOURNAL_TYPES, values)
         return journal, mock_seal(self.image_id, journal)
@@ -114,10 +123,12 @@ class RelayerChain:
         *,
         real_verifier_stand_in: bool = False,
         example: bool = False,
+        block_history: bool = False,
         terms: QueryContractTerms = TERMS,
     ):
         """With `real_verifier_stand_in`, CoprocessorQuery's verifier is a contract that is not
-        the mock (a DevToken: it has code and does not answer isMock())."""
+        the mock (a DevToken: it has code and does not answer isMock()); with `block_history`,
+        deploy_contracts deploys a BlockHistory for it too."""
         anvil = Anvil()
         try:
             w3 = Web3(Web3.HTTPProvider(anvil.url))
@@ -132,6 +143,7 @@ class RelayerChain:
                 image_id=image_id,
                 terms=terms,
                 example=EXAMPLE if example else None,
+                deploy_block_history=block_history,
             )
             chain = cls(anvil, w3, addresses, funded_account(w3), image_id)
             chain.requesters = list(w3.eth.accounts[2:10])
@@ -164,6 +176,34 @@ class RelayerChain:
         )
         settings.update(overrides)
         return RelayerConfig(**settings)
+
+    def accept_history(self, first: int, last: int) -> bytes:
+        """The deployed BlockHistory accepts (appendRecent, mock seal) the state of blocks
+        first..last, all in its forward MMR; returns the state's historyRoot."""
+        blocks = [self.w3.eth.get_block(number) for number in range(first, last + 1)]
+        hashes = [bytes(block["hash"]) for block in blocks]
+        state = HistoryJournal(
+            self_image_id=bytes.fromhex(self.addresses["history_image_id"][2:]),
+            chain_id=self.w3.eth.chain_id,
+            earliest=first,
+            earliest_parent_hash=bytes(blocks[0]["parentHash"]),
+            origin=first,
+            latest=last,
+            latest_hash=hashes[-1],
+            forward=ethcore.mmr_append(ethcore.MmrPeaks(0, ()), hashes),
+            backward=ethcore.MmrPeaks(0, ()),
+        )
+        journal = state.encode()
+        history = self.w3.eth.contract(
+            address=self.addresses["block_history"], abi=load_artifact("BlockHistory").abi
+        )
+        seal = mock_seal(state.self_image_id, journal)
+        tx_hash = history.functions.appendRecent(journal, seal).transact(
+            {"from": self.w3.eth.accounts[0]}
+        )
+        assert self.w3.eth.wait_for_transaction_receipt(tx_hash)["status"] == 1
+        assert history.functions.isKnownRoot(state.history_root).call()
+        return state.history_root
 
     def prover(self, **kwargs) -> FixedAnswerProver:
         return FixedAnswerProver(self.w3, self.image_id, **kwargs)

@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 from eth_abi import encode as abi_encode
 
-from coprocessor.compiler.journal import JOURNAL_VERSION, decode_journal, decode_params
+from coprocessor.compiler.journal import (
+    JOURNAL_VERSION,
+    NO_HISTORY_ROOT,
+    decode_journal,
+    decode_params,
+)
 from coprocessor.compiler.prepared import encode_params
 from coprocessor.compiler.schema import TYPE_NAMES
 from coprocessor.errors import ReceiptFormatError
@@ -43,6 +48,8 @@ def test_shared_vector_decodes(v):
         int(v[k]) for k in ("chainId", "anchorNumber", "firstBlock", "lastBlock")
     )
     assert (j.query_hash, j.anchor_hash) == (_hex(v["queryHash"]), _hex(v["anchorHash"]))
+    assert j.history_root == _hex(v["historyRoot"])
+    assert j.anchored_on_history == (j.history_root != NO_HISTORY_ROOT)
     assert (j.params, j.result) == (_hex(v["params"]), _hex(v["result"]))
     types = v["paramTypes"]
     values = tuple(_value(x, t) for x, t in zip(v["paramValues"], types))
@@ -57,6 +64,11 @@ def test_shared_vector_decodes(v):
         for r in v["rows"]
     ]
     assert j.rows == want_rows
+
+
+def test_vectors_hold_both_anchor_kinds():
+    kinds = {decode_journal(_hex(v["journal"])).anchored_on_history for v in _vectors()}
+    assert kinds == {False, True}
 
 
 def test_no_params_is_empty_bytes():

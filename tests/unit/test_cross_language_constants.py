@@ -2,7 +2,7 @@
 languages exchange (plan opcodes, source kinds, event and output types, aggregates, witness
 modes, ethcore and query commands, status codes, receipt kinds, the journal version, the tables
 of the indexer's native fast path) must have the same value on both sides. The Rust side is read
-from its source, so no build is needed."""
+from its source, so no build is needed; so is the Solidity side of the journal version."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from coprocessor import ethcore, ffi, store
 from coprocessor.compiler import journal, native
 from coprocessor.compiler import plan as P
 from coprocessor.compiler import schema as S
+from coprocessor.compiler import anchors as A
 from coprocessor.compiler import witness as W
 from coprocessor.errors import (
     EthDataError,
@@ -109,11 +110,17 @@ def test_witness_modes_and_versions():
     modes = ["MODE_BLOOM_SKIP", "MODE_RECEIPTS", "MODE_TXS_RECEIPTS"]
     assert {k: rs[k] for k in modes} == {k: getattr(W, k) for k in modes}
     assert rust_consts(QUERY_CORE / "journal.rs")["JOURNAL_VERSION"] == journal.JOURNAL_VERSION
-    assert (
-        "witness version is not 1" in (QUERY_CORE / "scan.rs").read_text()
-        and W.WITNESS_VERSION == 1
-    )
+    assert rs["WITNESS_VERSION"] == W.WITNESS_VERSION == 2
+    anchors = rust_consts(QUERY_CORE / "anchor.rs")
+    for name in ("ANCHOR_WALK", "ANCHOR_HISTORY", "ANCHOR_EIP2935", "EIP2935_WINDOW"):
+        assert anchors[name] == getattr(A, name), name
     assert rust_consts(QUERY_CORE / "template.rs")["PLAN_VERSION"] == P.PLAN_VERSION == 2
+
+
+def test_journal_version_in_solidity():
+    text = (REPO / "contracts" / "CoprocessorJournal.sol").read_text()
+    found = re.search(r"uint8 internal constant VERSION = (\d+);", text)
+    assert found and int(found[1]) == journal.JOURNAL_VERSION
 
 
 def test_ethcore_and_query_commands():

@@ -1,6 +1,7 @@
 """The relayer's own check of a proof before sending (coprocessor/relayer/journal.py and
-proofcheck.py): the version-2 journal decoded as the shared vectors say, compared with the
-request; mock seals only toward the mock verifier, recomputed for the pinned image ID."""
+proofcheck.py): the version-3 journal decoded as the shared vectors say, compared with the
+request; a history-anchored journal only toward a BlockHistory that knows its root; mock seals
+only toward the mock verifier, recomputed for the pinned image ID."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from eth_abi import encode
 
 from coprocessor.contracts import mock_seal
 from coprocessor.errors import MockSealRefusedError, ProofCheckError
-from coprocessor.relayer.journal import JOURNAL_TYPES, decode_journal_v2
+from coprocessor.relayer.journal import JOURNAL_TYPES, JOURNAL_VERSION, decode_canonical_journal
 from coprocessor.relayer.proofcheck import check_proof
 from coprocessor.relayer.request import QueryRequest
 
@@ -30,12 +31,14 @@ def unhex(text: str) -> bytes:
 
 @pytest.mark.parametrize("vector", vectors(), ids=lambda v: v["name"])
 def test_decodes_the_shared_vectors(vector):
-    journal = decode_journal_v2(unhex(vector["journal"]))
-    assert journal.version == vector["version"] == 2
+    journal = decode_canonical_journal(unhex(vector["journal"]))
+    assert journal.version == vector["version"] == JOURNAL_VERSION == 3
     assert journal.chain_id == int(vector["chainId"])
     assert journal.query_hash == unhex(vector["queryHash"])
     assert journal.anchor_number == int(vector["anchorNumber"])
     assert journal.anchor_hash == unhex(vector["anchorHash"])
+    assert journal.history_root == unhex(vector["historyRoot"])
+    assert journal.anchored_on_history == (int(vector["historyRoot"], 16) != 0)
     assert (journal.first_block, journal.last_block) == (
         int(vector["firstBlock"]),
         int(vector["lastBlock"]),
@@ -78,7 +81,19 @@ IMAGE_ID = unhex(VECTOR["imageId"])
 HEAD = int(VECTOR["anchorNumber"]) + 5
 
 
-def check(request=None, journal=JOURNAL, seal=None, *, verifier_is_mock=True, head=HEAD):
+def no_root_known(root: bytes) -> bool:
+    raise AssertionError("a block-anchored journal needs no BlockHistory")
+
+
+def check(
+    request=None,
+    journal=JOURNAL,
+    seal=None,
+    *,
+    verifier_is_mock=True,
+    head=HEAD,
+    is_known_root=no_root_known,
+):
     seal = mock_seal(IMAGE_ID, journal) if seal is None else seal
     return check_proof(
         request or request_for(VECTOR),
@@ -87,6 +102,7 @@ def check(request=None, journal=JOURNAL, seal=None, *, verifier_is_mock=True, he
         image_id=IMAGE_ID,
         verifier_is_mock=verifier_is_mock,
         head_number=head,
+        is_known_root=is_known_root,
     )
 
 
@@ -114,6 +130,43 @@ def test_an_anchor_past_the_head_is_refused():
         check(head=int(VECTOR["anchorNumber"]) - 1)
 
 
+def test_a_block_anchored_journal_is_checked_without_any_blockhistory():
+    assert not check(is_known_root=None).anchored_on_history
+
+
+HISTORY_VECTOR = _vector("history-anchored")
+HISTORY_JOURNAL = unhex(HISTORY_VECTOR["journal"])
+HISTORY_ROOT = unhex(HISTORY_VECTOR["historyRoot"])
+
+
+def check_history_anchored(is_known_root):
+    return check(
+        request_for(HISTORY_VECTOR),
+        HISTORY_JOURNAL,
+        head=int(HISTORY_VECTOR["anchorNumber"]) + 5,
+        is_known_root=is_known_root,
+    )
+
+
+def test_a_history_anchored_journal_passes_when_blockhistory_knows_its_root():
+    asked: list[bytes] = []
+
+    def known(root: bytes) -> bool:
+        asked.append(root)
+        return root == HISTORY_ROOT
+
+    decoded = check_history_anchored(known)
+    assert decoded.anchored_on_history and decoded.history_root == HISTORY_ROOT
+    assert asked == [HISTORY_ROOT]
+
+
+def test_a_history_anchored_journal_is_refused_for_an_unknown_root_or_no_blockhistory():
+    with pytest.raises(ProofCheckError, match="does not know the journal's root"):
+        check_history_anchored(lambda root: False)
+    with pytest.raises(ProofCheckError, match="has no BlockHistory"):
+        check_history_anchored(None)
+
+
 def test_a_mock_seal_toward_a_verifier_that_is_not_the_mock_is_refused():
     with pytest.raises(MockSealRefusedError):
         check(verifier_is_mock=False)
@@ -135,12 +188,18 @@ def test_a_real_seal_toward_the_mock_verifier_is_refused_and_an_empty_seal_anywh
         check(seal=b"", verifier_is_mock=False)
 
 
-def test_version_one_and_non_canonical_journals_are_refused():
-    fields = list(decode_journal_v2(JOURNAL).__dict__.values())[:9]  # without the rows
+def test_older_versions_and_non_canonical_journals_are_refused():
+    journal = decode_canonical_journal(JOURNAL)
+    fields = [*journal.header(), journal.result]
     version_one = encode(list(JOURNAL_TYPES), [1, *fields[1:]])
     with pytest.raises(ProofCheckError, match="version 1"):
-        decode_journal_v2(version_one)
+        decode_canonical_journal(version_one)
+    # version 2: the same fields without historyRoot
+    v2_types = [t for i, t in enumerate(JOURNAL_TYPES) if i != 5]
+    version_two = encode(v2_types, [2, *fields[1:5], *fields[6:]])
+    with pytest.raises(ProofCheckError, match="not a version-3 journal"):
+        decode_canonical_journal(version_two)
     with pytest.raises(ProofCheckError, match="canonical"):
-        decode_journal_v2(JOURNAL + b"\x00" * 32)
+        decode_canonical_journal(JOURNAL + b"\x00" * 32)
     with pytest.raises(ProofCheckError, match="not ABI-encoded"):
-        decode_journal_v2(JOURNAL[:100])
+        decode_canonical_journal(JOURNAL[:100])

@@ -4,6 +4,7 @@ pragma solidity 0.8.37;
 import {ICoprocessorClient} from "../../interfaces/ICoprocessorClient.sol";
 import {CoprocessorQuery} from "../../CoprocessorQuery.sol";
 import {IRiscZeroVerifier} from "../../interfaces/IRiscZeroVerifier.sol";
+import {IBlockHistory} from "../../interfaces/IBlockHistory.sol";
 
 /// @notice Records every callback (and the gas it was given) and can deliver off-chain answers
 /// to itself.
@@ -171,7 +172,9 @@ contract DecodingClient is ICoprocessorClient {
 
 /// @notice Exposes CoprocessorQuery's calldata pricing.
 contract CalldataGasHarness is CoprocessorQuery {
-    constructor(IRiscZeroVerifier verifier) CoprocessorQuery(verifier, bytes32(0), 0, 1, 1, 0) {}
+    constructor(IRiscZeroVerifier verifier)
+        CoprocessorQuery(verifier, bytes32(0), IBlockHistory(address(0)), 0, 1, 1, 0)
+    {}
 
     function calldataGas(bytes calldata) external pure returns (uint256) {
         return _calldataGas();

@@ -14,6 +14,7 @@ abstract contract JournalVectors is TestBase {
         bytes plan;
         uint256 anchorNumber;
         bytes32 anchorHash;
+        bytes32 historyRoot;
         uint256 firstBlock;
         uint256 lastBlock;
         bytes params;
@@ -42,6 +43,7 @@ abstract contract JournalVectors is TestBase {
         v.plan = vm.parseJsonBytes(json, string.concat(prefix, "plan"));
         v.anchorNumber = vm.parseJsonUint(json, string.concat(prefix, "anchorNumber"));
         v.anchorHash = vm.parseJsonBytes32(json, string.concat(prefix, "anchorHash"));
+        v.historyRoot = vm.parseJsonBytes32(json, string.concat(prefix, "historyRoot"));
         v.firstBlock = vm.parseJsonUint(json, string.concat(prefix, "firstBlock"));
         v.lastBlock = vm.parseJsonUint(json, string.concat(prefix, "lastBlock"));
         v.params = vm.parseJsonBytes(json, string.concat(prefix, "params"));

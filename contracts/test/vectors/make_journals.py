@@ -1,12 +1,14 @@
-"""Writes journals.json: query journals (version 2) with their decoded fields, for the Solidity,
+"""Writes journals.json: query journals (version 3) with their decoded fields, for the Solidity,
 Rust and Python decoders, and their RISC Zero claim digests for the mock verifier.
 
     .venv/bin/python contracts/test/vectors/make_journals.py          # rewrite journals.json
     .venv/bin/python contracts/test/vectors/make_journals.py --check  # fail if it is stale
 
-Journal (contracts/README.md): abi.encode(uint8 version = 2, uint64 chainId, bytes32 queryHash,
-uint64 anchorNumber, bytes32 anchorHash, uint64 firstBlock, uint64 lastBlock, bytes params,
-bytes result), result = abi.encode(Row[]), Row = (uint256 nulls, column values...).
+Journal (contracts/README.md): abi.encode(uint8 version = 3, uint64 chainId, bytes32 queryHash,
+uint64 anchorNumber, bytes32 anchorHash, bytes32 historyRoot, uint64 firstBlock, uint64 lastBlock,
+bytes params, bytes result), result = abi.encode(Row[]), Row = (uint256 nulls, column values...).
+historyRoot is zero for a journal anchored on a block hash, else a BlockHistory state's root
+(stand-in bytes here).
 `plan` is opaque stand-in bytes (queryHash = keccak256(plan)), not a real plan template.
 Integers are decimal strings (uint64 and uint256 exceed JSON's safe integers), bytes are 0x-hex.
 """
@@ -24,7 +26,9 @@ from eth_hash.auto import keccak
 from coprocessor.contracts.mock_seal import receipt_claim_digest
 
 OUT = Path(__file__).with_name("journals.json")
-JOURNAL_TYPES = "uint8 uint64 bytes32 uint64 bytes32 uint64 uint64 bytes bytes".split()
+JOURNAL_VERSION = 3
+JOURNAL_TYPES = "uint8 uint64 bytes32 uint64 bytes32 bytes32 uint64 uint64 bytes bytes".split()
+NO_HISTORY_ROOT = bytes(32)
 # PLAN.md output type codes -> ABI type of a Row column.
 COLUMN_TYPES = {1: "uint256", 2: "address", 3: "bytes32", 4: "bytes", 5: "bool"}
 U64_MAX, U256_MAX = 2**64 - 1, 2**256 - 1
@@ -56,6 +60,7 @@ def vector(
     param_values: list,
     output_types: list[int],
     rows: list[tuple],
+    history_root: bytes = NO_HISTORY_ROOT,
 ) -> dict:
     query_hash = keccak(plan)
     anchor_hash = keccak(b"anchor " + name.encode())
@@ -64,18 +69,30 @@ def vector(
     result = encode([f"({','.join(row_types)})[]"], [rows])
     journal = encode(
         JOURNAL_TYPES,
-        [2, chain_id, query_hash, anchor_number, anchor_hash, first, last, params, result],
+        [
+            JOURNAL_VERSION,
+            chain_id,
+            query_hash,
+            anchor_number,
+            anchor_hash,
+            history_root,
+            first,
+            last,
+            params,
+            result,
+        ],
     )
     image_id = hashlib.sha256(b"coprocessor test image " + name.encode()).digest()
     return {
         "name": name,
         "journal": h(journal),
-        "version": 2,
+        "version": JOURNAL_VERSION,
         "chainId": str(chain_id),
         "queryHash": h(query_hash),
         "plan": h(plan),
         "anchorNumber": str(anchor_number),
         "anchorHash": h(anchor_hash),
+        "historyRoot": h(history_root),
         "firstBlock": str(first),
         "lastBlock": str(last),
         "params": h(params),
@@ -159,9 +176,35 @@ def build() -> dict:
             output_types=[1],
             rows=[],
         ),
+        vector(
+            "history-anchored",
+            chain_id=1,
+            plan=b"stand-in plan: transfer volume",
+            anchor_number=19_100_000,
+            first=19_000_000,
+            last=19_100_000,
+            param_types=["address", "address", "uint256", "uint256"],
+            param_values=[token, alice, 19_000_000, 19_100_000],
+            output_types=[1, 1],
+            rows=[(0, 42 * 10**18, 3)],
+            history_root=keccak(b"history root of a stand-in BlockHistory state"),
+        ),
+        vector(
+            "history-anchored-extremes",
+            chain_id=U64_MAX,
+            plan=b"stand-in plan: count of blocks",
+            anchor_number=0,
+            first=0,
+            last=0,
+            param_types=["address"],
+            param_values=[bob],
+            output_types=[1],
+            rows=[(1, 0)],
+            history_root=b"\xff" * 32,
+        ),
     ]
     return {
-        "description": "Query journals, version 2 (contracts/README.md), with their decoded fields "
+        "description": "Query journals, version 3 (contracts/README.md), with their decoded fields "
         "and the RISC Zero claim digest of ReceiptClaim::ok(imageId, journal). "
         "Written by make_journals.py; read by contracts/test, native/risc0-py/tests and tests/.",
         "count": len(vectors),

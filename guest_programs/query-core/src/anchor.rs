@@ -27,14 +27,13 @@ pub const ANCHOR_EIP2935: u64 = 2;
 
 /// The EIP-2935 block-hash history contract.
 pub const EIP2935_ADDRESS: [u8; 20] = [
-    0x00, 0x00, 0xf9, 0x08, 0x27, 0xf1, 0xc5, 0x3a, 0x10, 0xcb, 0x7a, 0x02, 0x33, 0x5b, 0x17,
-    0x53, 0x20, 0x00, 0x29, 0x35,
+    0x00, 0x00, 0xf9, 0x08, 0x27, 0xf1, 0xc5, 0x3a, 0x10, 0xcb, 0x7a, 0x02, 0x33, 0x5b, 0x17, 0x53,
+    0x20, 0x00, 0x29, 0x35,
 ];
 /// keccak256 of EIP-2935's runtime code: only that code writes the ring buffer the check reads.
 pub const EIP2935_CODE_HASH: B256 = [
-    0x6e, 0x49, 0xe6, 0x67, 0x82, 0x03, 0x7c, 0x05, 0x55, 0x89, 0x78, 0x70, 0xe2, 0x9f, 0xa5,
-    0xe5, 0x52, 0xda, 0xf4, 0x71, 0x95, 0x52, 0x13, 0x1a, 0x0a, 0xbc, 0xe7, 0x79, 0xda, 0xec,
-    0x0a, 0x5d,
+    0x6e, 0x49, 0xe6, 0x67, 0x82, 0x03, 0x7c, 0x05, 0x55, 0x89, 0x78, 0x70, 0xe2, 0x9f, 0xa5, 0xe5,
+    0x52, 0xda, 0xf4, 0x71, 0x95, 0x52, 0x13, 0x1a, 0x0a, 0xbc, 0xe7, 0x79, 0xda, 0xec, 0x0a, 0x5d,
 ];
 /// EIP-2935's HISTORY_SERVE_WINDOW: the ring buffer's length.
 pub const EIP2935_WINDOW: u64 = 8191;
@@ -114,11 +113,15 @@ fn history(
     let siblings = hashes(anchor.list()?)?;
     let peaks = hashes(anchor.list()?)?;
     if !(earliest <= origin && origin <= latest) {
-        return Err(Error::Invalid("history anchor's range is not earliest <= origin <= latest"));
+        return Err(Error::Invalid(
+            "history anchor's range is not earliest <= origin <= latest",
+        ));
     }
     let n = newest.header.number;
     if !(earliest <= n && n <= latest) {
-        return Err(Error::Invalid("newest header is outside the history anchor's range"));
+        return Err(Error::Invalid(
+            "newest header is outside the history anchor's range",
+        ));
     }
     // the MMR that holds N: forward (ascending from origin) or backward (descending below it)
     let (size, index) = if n >= origin {
@@ -161,18 +164,26 @@ fn eip2935(anchor: &mut ListReader<'_>, newest: &SealedHeaderRef<'_>) -> Result<
     let n = newest.header.number;
     let a_number = a.header.number;
     if !(n < a_number && a_number - n <= EIP2935_WINDOW) {
-        return Err(Error::Invalid("newest header is not within 8191 blocks before the EIP-2935 anchor"));
+        return Err(Error::Invalid(
+            "newest header is not within 8191 blocks before the EIP-2935 anchor",
+        ));
     }
     let account = verify_account_proof(a.header.state_root, &EIP2935_ADDRESS, &account_proof)?
-        .ok_or(Error::Invalid("no EIP-2935 history contract in the anchor's state"))?;
+        .ok_or(Error::Invalid(
+            "no EIP-2935 history contract in the anchor's state",
+        ))?;
     if account.code_hash != EIP2935_CODE_HASH {
-        return Err(Error::Invalid("the EIP-2935 address does not hold the EIP's code"));
+        return Err(Error::Invalid(
+            "the EIP-2935 address does not hold the EIP's code",
+        ));
     }
     let mut slot = [0u8; 32];
     slot[24..].copy_from_slice(&(n % EIP2935_WINDOW).to_be_bytes());
     let stored = verify_storage_proof(&account.storage_root, &slot, &storage_proof)?;
     if stored != U256::from_be_bytes(newest.hash) {
-        return Err(Error::Invalid("EIP-2935 storage does not hold the newest header's hash"));
+        return Err(Error::Invalid(
+            "EIP-2935 storage does not hold the newest header's hash",
+        ));
     }
     Ok(Anchored {
         number: a_number,

@@ -137,7 +137,9 @@ pub fn scan(plan: &Plan, witness: &[u8], chain_id: u64) -> Result<Scanned> {
         ));
     }
     if plan.last_block > newest.header.number {
-        return Err(Error::Invalid("plan's last block is after the newest header"));
+        return Err(Error::Invalid(
+            "plan's last block is after the newest header",
+        ));
     }
     let header = |n: u64| -> &SealedHeaderRef<'_> { &headers[(n - plan.first_block) as usize] };
 
