@@ -114,6 +114,13 @@ class StepLog:
     def steps(self) -> list[Step]:
         return self._select()
 
+    def recent(self, n: int) -> list[Step]:
+        """The last `n` recorded steps, newest first."""
+        newest = self._select(
+            "WHERE seq IN (SELECT seq FROM steps ORDER BY seq DESC LIMIT ?)", (int(n),)
+        )
+        return newest[::-1]
+
     def count(self) -> int:
         with self._lock:
             return self._db.execute("SELECT count(*) FROM steps").fetchone()[0]

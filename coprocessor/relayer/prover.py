@@ -8,7 +8,16 @@ before sending it, so a prover is trusted for nothing: a wrong proof is refused,
 1. compile the request's plan template bound to its params (`compile_template`: no SQL, the
    guest decides what the template means) over the DuckDB index, anchored at its last block,
    fetching missing state proofs from the node (`Indexer.fetch_state`); with `sync_index` it
-   first catches the index up with the node (`Indexer.poll_once`, reorgs included);
+   first catches the index up with the node (`Indexer.poll_once`, reorgs included). With
+   `known_root` set (the relayer sets it to its contract's `blockHistory.isKnownRoot`), the
+   block history proven next to the index (`coprocessor history prove`: the StepLog at
+   `<index>.history.sqlite`) is offered to the compiler: the newest recorded state whose root
+   the contract knows (among the newest 64 steps, as the contract may lag behind the
+   log). The compiler anchors on it when it covers the range's last block and is cheaper
+   than walking to the index's last block (journal `historyRoot` = that root); no log, no
+   known state, or a log that cannot be read: a block anchor, as without `known_root`. A
+   history-anchored compile that fails (e.g. the state is of another fork than the index) is
+   logged and done again with a block anchor;
 2. prove with the query guest by the path the SDK takes (`coprocessor.prover.prove_query`,
    which also checks the rows against the compiler's), dev=True: the executor and a fake
    receipt;
@@ -35,6 +44,8 @@ serialises this prover's reads and state-proof writes with the indexer's batches
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,8 +56,10 @@ from coprocessor import zkvm
 from coprocessor.chain import RpcClient
 from coprocessor.compiler import CompiledQuery, compile_template
 from coprocessor.compiler.journal import QUERY_GUEST
+from coprocessor.compiler.pipeline import FetchState
 from coprocessor.contracts import mock_seal
 from coprocessor.errors import (
+    CoprocessorError,
     IndexIncompleteError,
     IndexNotReadyError,
     InvalidArgument,
@@ -54,8 +67,11 @@ from coprocessor.errors import (
     ResultMismatchError,
     StoreLockedError,
 )
+from coprocessor.history import HistoryJournal, StepLog, default_path
 from coprocessor.indexer import Indexer
 from coprocessor.prover import prove_query
+from coprocessor.relayer.log import log_event
+from coprocessor.relayer.proofcheck import KnownRootCheck
 from coprocessor.relayer.request import QueryRequest
 from coprocessor.store import Store
 
@@ -74,6 +90,19 @@ class Prover(Protocol):
     def prove(self, request: QueryRequest) -> tuple[bytes, bytes]: ...
 
 
+RECENT_STATES = 64
+"""How many of the newest recorded states are offered to the contract's isKnownRoot."""
+
+
+def newest_known_state(steps: StepLog, known_root: KnownRootCheck) -> HistoryJournal | None:
+    """The newest of the last RECENT_STATES states recorded in `steps` whose historyRoot
+    `known_root` accepts (the contract may lag behind the local log); None when none is."""
+    for step in steps.recent(RECENT_STATES):
+        if known_root(step.journal.history_root):
+            return step.journal
+    return None
+
+
 class QueryGuestProver:
     """Proves requests with the query guest over a DuckDB index (module docstring).
 
@@ -81,6 +110,9 @@ class QueryGuestProver:
         None: every request is refused (`ProverUnavailableError`): nothing to prove from.
     `rpc_url`: the node, for state proofs the index lacks and for `sync_index`.
     `dev`: executor + fake receipt, answered with a mock seal (local chains only).
+    `known_root`: whether the contract the proofs go to accepts a BlockHistory root (its
+        `blockHistory.isKnownRoot`; settable, `Relayer` sets it for its contract); None:
+        block anchors only.
     """
 
     def __init__(
@@ -91,10 +123,12 @@ class QueryGuestProver:
         dev: bool = False,
         sync_index: bool = False,
         segment_po2: int | None = zkvm.DEFAULT_PROVE_SEGMENT_PO2,
+        known_root: KnownRootCheck | None = None,
     ):
         if sync_index and rpc_url is None:
             raise InvalidArgument("sync_index needs the node: pass rpc_url")
         self.index, self.rpc_url, self.dev = index, rpc_url, dev
+        self.known_root = known_root
         self.sync_index, self.segment_po2 = sync_index, segment_po2
         self._client = RpcClient(rpc_url) if rpc_url is not None else None
         self._index_lock = threading.Lock()  # one DuckDB connection: one compile at a time
@@ -149,13 +183,9 @@ class QueryGuestProver:
                 indexer = Indexer(self._client, store)
                 if self.sync_index:
                     indexer.poll_once()
+            fetch_state = indexer.fetch_state if indexer is not None else None
             try:
-                compiled = compile_template(
-                    request.plan,
-                    request.params,
-                    store=store,
-                    fetch_state=indexer.fetch_state if indexer is not None else None,
-                )
+                compiled = self._compile_template(request, store, fetch_state)
             except IndexIncompleteError as exc:
                 checkpoint = store.checkpoint()
                 if checkpoint and exc.first is not None and exc.first < checkpoint.first_block:
@@ -171,6 +201,57 @@ class QueryGuestProver:
                 f"chain {request.chain_id}"
             )
         return compiled
+
+    def _compile_template(
+        self, request: QueryRequest, store: Store, fetch_state: FetchState | None
+    ) -> CompiledQuery:
+        """Anchored on the known block history if there is one (module docstring); when that
+        fails and a block anchor does not, the failure is logged."""
+        history = self._known_history(store, request)
+        history_error = None
+        if history is not None:
+            try:
+                return compile_template(
+                    request.plan,
+                    request.params,
+                    store=store,
+                    fetch_state=fetch_state,
+                    history=history,
+                )
+            except CoprocessorError as exc:  # tried again below with a block anchor
+                history_error = exc
+        compiled = compile_template(
+            request.plan, request.params, store=store, fetch_state=fetch_state
+        )
+        if history is not None and history_error is not None:
+            log_event(
+                "relayer.history_anchor_unusable",
+                level=logging.WARNING,
+                query_id=request.query_id,
+                history_root=history.history_root,
+                error=f"{type(history_error).__name__}: {history_error}",
+            )
+        return compiled
+
+    def _known_history(self, store: Store, request: QueryRequest) -> HistoryJournal | None:
+        """The newest state of the step log next to the index whose root the contract knows;
+        None without `known_root`, without a log, or when the log cannot be read (logged)."""
+        known_root = self.known_root
+        path = default_path(store.path)
+        if known_root is None or not path.exists():
+            return None
+        try:
+            with StepLog(path) as steps:
+                return newest_known_state(steps, known_root)
+        except (CoprocessorError, OSError, sqlite3.Error) as exc:
+            log_event(
+                "relayer.history_unavailable",
+                level=logging.WARNING,
+                query_id=request.query_id,
+                path=str(path),
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            return None
 
     @contextmanager
     def _open_index(self) -> Iterator[tuple[Store, bool]]:

@@ -12,11 +12,14 @@ Every tick, in this order:
 
 At start it checks the contract: it has code, pins the query guest image ID this relayer
 proves for, and whether its verifier is RISC Zero's mock (then only mock seals go to it,
-and mock seals go nowhere else).
+and mock seals go nowhere else). A `QueryGuestProver` is given the contract's
+`blockHistory.isKnownRoot` (`known_root`; None when the contract has no BlockHistory), so it
+anchors on the block history proven next to its index when the contract knows that root.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +39,7 @@ from coprocessor.relayer.node import Node, connect
 from coprocessor.relayer.nonces import NonceManager
 from coprocessor.relayer.outbox import Outbox
 from coprocessor.relayer.pipeline import FulfilmentPipeline, PipelineSettings
+from coprocessor.relayer.proofcheck import KnownRootCheck
 from coprocessor.relayer.prover import Prover, QueryGuestProver
 from coprocessor.relayer.query_contract import ContractTerms, QueryContract
 from coprocessor.relayer.records import RequestRecord
@@ -170,6 +174,15 @@ class Relayer:
             fee_policy=fee_policy,
             settings=settings,
         )
+        if isinstance(prover, QueryGuestProver):
+            prover.known_root = self._known_root_check(terms)
+
+    def _known_root_check(self, terms: ContractTerms) -> KnownRootCheck | None:
+        """`isKnownRoot` of the contract's BlockHistory (the read the pipeline's proof check
+        makes); None when the contract has none and takes block anchors only."""
+        if terms.block_history is None:
+            return None
+        return functools.partial(self.contract.is_known_root, terms.block_history)
 
     def run_once(self) -> TickReport:
         """One tick (module docstring); node failures raise RelayerError."""

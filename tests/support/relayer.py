@@ -27,7 +27,7 @@ from web3.logs import DISCARD
 from coprocessor import ethcore
 from coprocessor.contracts import load_artifact, mock_seal
 from coprocessor.devchain import Anvil
-from coprocessor.history.journal import HistoryJournal
+from coprocessor.history.journal import HistoryJournal, decode_history_journal
 from coprocessor.relayer import ExampleAirdrop, QueryContractTerms, RelayerConfig, deploy_contracts
 from coprocessor.relayer.request import QueryRequest
 
@@ -87,6 +87,21 @@ class FixedAnswerProver:
         values += [0, anchor, request.params, result]
         journal = encode(JOURNAL_TYPES, values)
         return journal, mock_seal(self.image_id, journal)
+
+
+def append_history(w3: Web3, block_history: str, journal: bytes, image_id: bytes) -> bytes:
+    """The BlockHistory at `block_history` accepts (appendRecent, mock seal for the history
+    image `image_id`) the history journal `journal`; returns its historyRoot."""
+    history = w3.eth.contract(
+        address=Web3.to_checksum_address(block_history), abi=load_artifact("BlockHistory").abi
+    )
+    tx_hash = history.functions.appendRecent(journal, mock_seal(image_id, journal)).transact(
+        {"from": w3.eth.accounts[0]}
+    )
+    assert w3.eth.wait_for_transaction_receipt(tx_hash)["status"] == 1
+    root = decode_history_journal(journal).history_root
+    assert history.functions.isKnownRoot(root).call()
+    return root
 
 
 def funded_account(w3: Web3, ether: int = 100) -> LocalAccount:
@@ -193,17 +208,9 @@ class RelayerChain:
             forward=ethcore.mmr_append(ethcore.MmrPeaks(0, ()), hashes),
             backward=ethcore.MmrPeaks(0, ()),
         )
-        journal = state.encode()
-        history = self.w3.eth.contract(
-            address=self.addresses["block_history"], abi=load_artifact("BlockHistory").abi
+        return append_history(
+            self.w3, self.addresses["block_history"], state.encode(), state.self_image_id
         )
-        seal = mock_seal(state.self_image_id, journal)
-        tx_hash = history.functions.appendRecent(journal, seal).transact(
-            {"from": self.w3.eth.accounts[0]}
-        )
-        assert self.w3.eth.wait_for_transaction_receipt(tx_hash)["status"] == 1
-        assert history.functions.isKnownRoot(state.history_root).call()
-        return state.history_root
 
     def prover(self, **kwargs) -> FixedAnswerProver:
         return FixedAnswerProver(self.w3, self.image_id, **kwargs)
