@@ -10,10 +10,10 @@ import re
 from pathlib import Path
 
 from coprocessor import ethcore, ffi, store
+from coprocessor.compiler import anchors as A
 from coprocessor.compiler import journal, native
 from coprocessor.compiler import plan as P
 from coprocessor.compiler import schema as S
-from coprocessor.compiler import anchors as A
 from coprocessor.compiler import witness as W
 from coprocessor.errors import (
     EthDataError,
