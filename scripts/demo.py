@@ -5,6 +5,8 @@
 3. run catalogue queries through the SDK in dev mode (executor, fast) and print each answer
    beside the node's own (eth_call balanceOf, eth_getBalance, eth_getLogs, eth_getCode);
 4. prove one small catalogue query for real and verify the receipt from Python;
+   then mine 300 empty blocks, prove the block history in dev batches and ask the same
+   question anchored three ways (walking the headers, EIP-2935 storage, the accumulator);
 5. on chain: deploy CoprocessorQuery (mock verifier) and the example ProvenAirdrop; a claimant
    requests its Transfer volume through the airdrop; the relayer proves the request with the
    query guest from the index and fulfils it; the callback's stored result is printed beside
@@ -36,6 +38,7 @@ from coprocessor.compiler import catalogue
 from coprocessor.compiler import compile as compile_sql
 from coprocessor.contracts import load_artifact
 from coprocessor.devchain import BALANCE_SLOT, Anvil, History, build_history, selector
+from coprocessor.history import HistoryProver, StepLog, default_path
 from coprocessor.indexer import Indexer
 from coprocessor.relayer import (
     ExampleAirdrop,
@@ -192,6 +195,37 @@ def real_proof(console: Console, cop: Coprocessor, case: tuple, rpc: str, tmp: P
     )
 
 
+def anchors(console: Console, cop: Coprocessor, client, db: Path, node: NodeAnswers) -> None:
+    """Step 4b: 300 blocks later, one question and three ways to reach its range."""
+    client.call("anvil_mine", [hex(300)])
+    Indexer(client, cop.store).run()
+    with StepLog(default_path(db)) as log:
+        steps = HistoryProver(cop.store, log, dev=True).prove_pending(batch=128, origin=0)
+        state = log.last().journal
+    console.print(
+        f"[bold]block history[/] proven in {len(steps)} dev batches: blocks "
+        f"{state.earliest}..{state.latest}, historyRoot {short(state.history_root)}"
+    )
+    _, params, _, ask = node_case = catalogue_cases(node)[1]
+    query = catalogue()[node_case[0]]
+    table = Table(title=f"{node_case[0]}, anchored 300 blocks after its range (dev mode)")
+    for col in ("anchor", "proven rows", "user cycles", "journal anchor", "historyRoot"):
+        table.add_column(col)
+    for kind in ("walk", "eip2935", "history"):
+        res = cop.prove(query, params=params, anchor=kind, history=state, dev=True)
+        assert res.rows == ask(), (kind, res.rows)
+        root = "-" if res.history_root == bytes(32) else short(res.history_root)
+        table.add_row(
+            kind, rows_text(res.rows), f"{res.user_cycles:,}", f"block {res.anchor_number}", root
+        )
+    console.print(table)
+    console.print(
+        "walk: every header up to the anchor; EIP-2935: the history contract's storage in the "
+        "anchor's state; history: one MMR proof in the accumulator, whose root a BlockHistory "
+        "contract must know. The cost of the last one does not grow with the distance."
+    )
+
+
 def _funded(w3: Web3):
     account = Account.create()
     transfer: Any = {"from": w3.eth.accounts[0], "to": account.address, "value": 10**19}
@@ -306,6 +340,7 @@ def main() -> None:
         with Coprocessor(db, rpc=anvil.url) as cop:
             dev_queries(console, cop, cases)
             real_proof(console, cop, cases[3], anvil.url, Path(tmp))
+            anchors(console, cop, c, db, node)
         deliver_on_chain(console, anvil.url, db, node)
     console.print("anvil stopped, temporary index removed.")
 
