@@ -13,6 +13,7 @@ Executor and dev receipts only."""
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 import rlp
@@ -116,6 +117,31 @@ def test_a_query_near_genesis_anchored_on_the_history_answers_as_the_node(chain,
         res = cp.prove(transfers_sql(hist), anchor="history", dev=True)
         assert res.history_root == state.history_root
         res.verify(trusted_rpc=anvil.url, allow_dev=True)
+
+
+def test_the_cli_anchors_on_the_proven_history(chain, tmp_path):
+    """`coprocessor query --anchor history` reads the step log next to the index; `--explain`
+    names the path; the receipt's journal carries the root and verifies against the node."""
+    anvil, hist, db, head, state, _ = chain
+    sql = transfers_sql(hist)
+    r = runner.invoke(app, ["query", "--db", str(db), "--anchor", "history", "--explain", sql])
+    assert r.exit_code == 0, r.output
+    assert "accumulator: block" in r.stdout and state.history_root.hex() in r.stdout
+    out = tmp_path / "history.receipt"
+    args = ["query", "--db", str(db), "--anchor", "history", "--dev", "--json", "--out", str(out)]
+    r = runner.invoke(app, [*args, sql])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["anchor"] == {
+        "number": hist.last_block,
+        "hash": d["anchor"]["hash"],
+        "history_root": "0x" + state.history_root.hex(),
+    }
+    r = runner.invoke(app, ["verify", str(out), "--allow-dev", "--rpc", anvil.url, "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["anchor_checked"] == f"node {anvil.url}"
+    r = runner.invoke(app, ["query", "--db", str(db), "--anchor", "nearby", "--explain", sql])
+    assert r.exit_code != 0 and "anchor kind" in r.output
 
 
 def test_a_query_in_the_forward_mmr(chain, guest):
